@@ -1,0 +1,40 @@
+#include <iomanip>
+#include <iostream>
+
+#include "app/cli/commands.h"
+#include "app/model_summary.h"
+
+namespace vhmn::cli {
+
+void add_info(CLI::App& app) {
+    struct Opts {
+        std::string preset = "cpu-tiny";
+        bool json = false;
+        int64_t image_size = 0, channels = 0, classes = 0, iterations = -1;
+    };
+    auto opts = std::make_shared<Opts>();
+    auto* cmd = app.add_subcommand("info", "Print a preset's parameter count, bank sizes and FLOPs");
+    cmd->add_option("--preset", opts->preset, "Model preset")
+        ->check(CLI::IsMember(preset_names()));
+    cmd->add_flag("--json", opts->json, "Print one JSON object");
+    cmd->add_option("--image-size", opts->image_size, "Override the input size (H = W)")->check(CLI::PositiveNumber);
+    cmd->add_option("--channels", opts->channels, "Override the input channels")->check(CLI::PositiveNumber);
+    cmd->add_option("--classes", opts->classes, "Override the number of classes")->check(CLI::PositiveNumber);
+    cmd->add_option("--iterations", opts->iterations, "Override refinement iterations T")->check(CLI::Range(0, 64));
+    cmd->callback([opts] {
+        ModelConfig cfg = preset(opts->preset);
+        if (opts->image_size) cfg.image_size = opts->image_size;
+        if (opts->channels) cfg.channels = opts->channels;
+        if (opts->classes) cfg.classes = opts->classes;
+        if (opts->iterations >= 0) cfg.iterations = opts->iterations;
+        const auto summary = app::summarize(opts->preset, cfg);
+        if (opts->json) {
+            std::cout << summary.to_json().dump(2) << "\n";
+            return;
+        }
+        for (const auto& [label, value] : summary.rows())
+            std::cout << std::left << std::setw(26) << label << value << "\n";
+    });
+}
+
+}  // namespace vhmn::cli

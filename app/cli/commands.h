@@ -1,0 +1,10 @@
+#pragma once
+// Sub-commands of the `vhmn` CLI. Each registers its options and a callback that may throw
+// vhmn::ConfigError / vhmn::FileError; main() turns those into one message and exit code 2.
+#include <CLI/CLI.hpp>
+
+namespace vhmn::cli {
+
+void add_info(CLI::App& app);
+
+}  // namespace vhmn::cli

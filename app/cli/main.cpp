@@ -1,0 +1,29 @@
+// `vhmn` — the headless V-HMN engine: info, train, eval, bench, probes, sweeps.
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "app/cli/commands.h"
+#include "core/error.h"
+
+int main(int argc, char** argv) {
+    CLI::App app{"vhmn — train and probe Vision Hopfield Memory Networks (headless)", "vhmn"};
+    app.require_subcommand(1);
+    app.set_version_flag("--version", std::string(VHMN_VERSION));
+    vhmn::cli::add_info(app);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    } catch (const vhmn::ConfigError& e) {
+        std::cerr << "vhmn: error: " << e.what() << "\n";
+        return 2;
+    } catch (const vhmn::FileError& e) {
+        std::cerr << "vhmn: error: " << e.what() << "\n";
+        return 2;
+    } catch (const std::exception& e) {
+        std::cerr << "vhmn: error: " << e.what() << "\n";
+        return 1;
+    }
+    return 0;
+}

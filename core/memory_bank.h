@@ -1,0 +1,95 @@
+#pragma once
+// Class-balanced ring-buffer memory bank (paper §3.2; DESIGN.md §2).
+//
+// K slots of dimension L split into `classes` equal regions of K/classes slots (slot j belongs to
+// class j / per_class). Each class has a write cursor; a write goes to the cursor's slot and moves
+// it on, so the oldest entry of that class is overwritten. Slots are buffers, not parameters:
+// they receive no gradient and are saved with the model.
+//
+// Writes are *staged* during the training forward pass and applied by commit() after the
+// optimizer step: the forward pass reads the bank, and changing it in place before backward
+// would invalidate the autograd graph. In eval mode nothing is staged, so the bank is frozen.
+#include <cstdint>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "core/hopfield.h"
+
+namespace vhmn {
+
+/// Where a stored vector came from. Local slots record the token's grid cell; global slots −1.
+struct SlotProvenance {
+    int64_t slot = -1;
+    int64_t label = -1;   ///< class of the source image (−1: empty slot)
+    int64_t source = -1;  ///< dataset index of the source training image
+    int64_t row = -1;     ///< token row in the patch grid (local banks)
+    int64_t col = -1;     ///< token column
+    int64_t step = -1;    ///< training step at which it was written
+};
+
+class MemoryBankImpl : public torch::nn::Module {
+public:
+    MemoryBankImpl(int64_t slots, int64_t dim, int64_t classes);
+
+    int64_t slots() const { return slots_; }
+    int64_t dim() const { return dim_; }
+    int64_t classes() const { return classes_; }
+    int64_t per_class() const { return per_class_; }
+    /// Class that owns slot j.
+    int64_t class_of_slot(int64_t j) const { return j / per_class_; }
+
+    /// Stage writes (applied by commit()). vectors [n, L] (detached here), labels/sources/rows/cols
+    /// [n] int64. Ignored in eval mode. Labels outside [0, classes) are an error.
+    void stage(const torch::Tensor& vectors, const torch::Tensor& labels,
+               const torch::Tensor& sources, const torch::Tensor& rows, const torch::Tensor& cols,
+               int64_t step);
+    /// Apply staged writes in the order they were staged. Returns the number of vectors stored.
+    int64_t commit();
+    /// Drop staged writes (e.g. after a failed step).
+    void discard_staged();
+    int64_t staged() const;
+
+    /// The bank as read by retrieval; the normalised slots are cached until the bank changes.
+    BankView view();
+
+    /// Number of filled slots, per class filled counts.
+    int64_t filled();
+    std::vector<int64_t> filled_per_class();
+    /// Provenance of the given slots (host copy).
+    std::vector<SlotProvenance> provenance(const std::vector<int64_t>& slots);
+    /// Forget every entry.
+    void clear();
+    /// Re-read host-side state (fill counts, cursors) after the buffers were replaced (load).
+    void refresh();
+
+    // Buffers (checkpoint keys: memory, valid, label, source, row, col, step, cursor).
+    torch::Tensor memory;  // [K, L] float
+    torch::Tensor valid;   // [K] bool
+    torch::Tensor label;   // [K] int64
+    torch::Tensor source;  // [K] int64
+    torch::Tensor row;     // [K] int64
+    torch::Tensor col;     // [K] int64
+    torch::Tensor step;    // [K] int64
+    torch::Tensor cursor;  // [classes] int64: next slot offset within each class region
+
+private:
+    int64_t slots_, dim_, classes_, per_class_;
+    struct Staged {
+        torch::Tensor vectors, labels, sources, rows, cols;
+        int64_t step;
+    };
+    std::vector<Staged> staged_;
+    // Host mirrors and cache, keyed on the buffers' storage so replacing them is noticed.
+    const void* host_key_ = nullptr;
+    std::vector<int64_t> cursor_host_;
+    std::vector<uint8_t> valid_host_;
+    int64_t filled_ = 0;
+    uint64_t version_ = 0;
+    uint64_t cache_version_ = ~uint64_t(0);
+    const void* cache_key_ = nullptr;
+    torch::Tensor memory_hat_;
+};
+TORCH_MODULE(MemoryBank);
+
+}  // namespace vhmn

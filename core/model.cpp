@@ -1,0 +1,223 @@
+#include "core/model.h"
+
+#include <sstream>
+
+#include "core/error.h"
+
+namespace vhmn {
+namespace nn = torch::nn;
+
+namespace {
+
+/// Choose `per_image` distinct random tokens of each image: [B, per_image] (CPU, int64).
+torch::Tensor sample_tokens(int64_t batch, int64_t tokens, int64_t per_image) {
+    return std::get<1>(torch::rand({batch, tokens}).topk(per_image, 1));
+}
+
+/// Rows of the batch that may be written (all when ctx.write is undefined): CPU int64 indices.
+torch::Tensor written_rows(const WriteContext& ctx, int64_t batch) {
+    if (!ctx.write.defined()) return torch::arange(batch, torch::kInt64);
+    return ctx.write.to(torch::kCPU).to(torch::kBool).nonzero().flatten();
+}
+
+void copy_trace(RefineTrace& rt, const torch::Tensor& q, BranchTrace* trace) {
+    if (!trace) return;
+    trace->alpha = std::move(rt.alpha);
+    trace->distance = std::move(rt.distance);
+    trace->query = q.detach();
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+LocalMemoryImpl::LocalMemoryImpl(const ModelConfig& cfg)
+    : grid_(cfg.grid()), tokens_per_image_(cfg.tokens_per_image) {
+    query = register_module(
+        "query", nn::Conv2d(nn::Conv2dOptions(cfg.dim, cfg.latent, cfg.window).padding(cfg.window / 2)));
+    out = register_module("out", nn::Linear(2 * cfg.latent, cfg.dim));
+    beta = register_parameter("beta", torch::full({1}, cfg.beta_init));
+    bank = register_module("bank", MemoryBank(cfg.local_slots, cfg.latent, cfg.classes));
+}
+
+torch::Tensor LocalMemoryImpl::query_of(const torch::Tensor& y) {
+    const int64_t B = y.size(0), D = y.size(2);
+    auto img = y.transpose(1, 2).reshape({B, D, grid_, grid_});  // [B, D, h, w]
+    return query(img).flatten(2).transpose(1, 2);                // [B, N, L]
+}
+
+torch::Tensor LocalMemoryImpl::forward(const torch::Tensor& y, int64_t iterations,
+                                       const WriteContext* ctx, BranchTrace* trace) {
+    auto q = query_of(y);  // [B, N, L]
+    RefineTrace rt;
+    auto z = refine(q, bank->view(), beta, iterations, trace ? &rt : nullptr);
+    copy_trace(rt, q, trace);
+    if (ctx && is_training()) {
+        const int64_t B = q.size(0), N = q.size(1), L = q.size(2), t = tokens_per_image_;
+        auto rows = written_rows(*ctx, B);                                // [b]
+        auto pick = sample_tokens(B, N, t).index_select(0, rows);         // [b, t]
+        const int64_t b = rows.size(0);
+        auto vecs = q.detach()
+                        .index_select(0, rows.to(q.device()))
+                        .gather(1, pick.to(q.device()).unsqueeze(-1).expand({b, t, L}))
+                        .reshape({b * t, L});
+        auto rep = [&](const torch::Tensor& v) {
+            return v.to(torch::kCPU).index_select(0, rows).repeat_interleave(t);
+        };
+        auto flat = pick.reshape({b * t});
+        bank->stage(vecs, rep(ctx->labels), rep(ctx->indices), flat.div(grid_, "floor"),
+                    flat.remainder(grid_), ctx->step);
+    }
+    return out(torch::cat({q, z}, -1));
+}
+
+// ---------------------------------------------------------------------------------------------
+GlobalMemoryImpl::GlobalMemoryImpl(const ModelConfig& cfg) {
+    query = register_module("query", nn::Linear(cfg.dim, cfg.latent));
+    out = register_module("out", nn::Linear(2 * cfg.latent, cfg.dim));
+    beta = register_parameter("beta", torch::full({1}, cfg.beta_init));
+    bank = register_module("bank", MemoryBank(cfg.global_slots, cfg.latent, cfg.classes));
+}
+
+torch::Tensor GlobalMemoryImpl::forward(const torch::Tensor& y, int64_t iterations,
+                                        const WriteContext* ctx, BranchTrace* trace) {
+    auto q = query(y.mean(1));  // [B, L]
+    RefineTrace rt;
+    auto z = refine(q, bank->view(), beta, iterations, trace ? &rt : nullptr);
+    copy_trace(rt, q, trace);
+    if (ctx && is_training()) {
+        auto rows = written_rows(*ctx, q.size(0));
+        auto none = torch::full({rows.size(0)}, -1, torch::kInt64);
+        bank->stage(q.detach().index_select(0, rows.to(q.device())),
+                    ctx->labels.to(torch::kCPU).index_select(0, rows),
+                    ctx->indices.to(torch::kCPU).index_select(0, rows), none, none, ctx->step);
+    }
+    return out(torch::cat({q, z}, -1)).unsqueeze(1);  // [B, 1, D], broadcast over tokens
+}
+
+// ---------------------------------------------------------------------------------------------
+HMNBlockImpl::HMNBlockImpl(const ModelConfig& cfg) {
+    norm1 = register_module("norm1", nn::LayerNorm(nn::LayerNormOptions({cfg.dim})));
+    local_memory = register_module("local_memory", LocalMemory(cfg));
+    global_memory = register_module("global_memory", GlobalMemory(cfg));
+    norm2 = register_module("norm2", nn::LayerNorm(nn::LayerNormOptions({cfg.dim})));
+    fc1 = register_module("fc1", nn::Linear(cfg.dim, cfg.mlp_ratio * cfg.dim));
+    fc2 = register_module("fc2", nn::Linear(cfg.mlp_ratio * cfg.dim, cfg.dim));
+}
+
+torch::Tensor HMNBlockImpl::forward(const torch::Tensor& x, int64_t iterations,
+                                    const WriteContext* ctx, BlockTrace* trace) {
+    auto y = norm1(x);
+    auto h = x + local_memory(y, iterations, ctx, trace ? &trace->local : nullptr) +
+             global_memory(y, iterations, ctx, trace ? &trace->global : nullptr);
+    return h + fc2(torch::gelu(fc1(norm2(h))));
+}
+
+// ---------------------------------------------------------------------------------------------
+AttentionPoolImpl::AttentionPoolImpl(int64_t dim) {
+    score = register_module("score", nn::Linear(nn::LinearOptions(dim, 1).bias(false)));
+}
+
+torch::Tensor AttentionPoolImpl::forward(const torch::Tensor& h, torch::Tensor* weights) {
+    auto a = torch::softmax(score(h).squeeze(-1), -1);  // [B, N]
+    if (weights) *weights = a.detach();
+    return (a.unsqueeze(-1) * h).sum(1);  // [B, D]
+}
+
+// ---------------------------------------------------------------------------------------------
+VHMNImpl::VHMNImpl(const ModelConfig& cfg) : cfg_(cfg), iterations_(cfg.iterations) {
+    cfg_.validate();
+    patch_embed = register_module(
+        "patch_embed",
+        nn::Conv2d(nn::Conv2dOptions(cfg.channels, cfg.dim, cfg.patch).stride(cfg.patch)));
+    pos_embed = register_parameter("pos_embed", torch::randn({1, cfg.tokens(), cfg.dim}) * 0.02);
+    blocks = register_module("blocks", nn::ModuleList());
+    for (int64_t i = 0; i < cfg.depth; ++i) blocks->push_back(HMNBlock(cfg));
+    norm = register_module("norm", nn::LayerNorm(nn::LayerNormOptions({cfg.dim})));
+    pool = register_module("pool", AttentionPool(cfg.dim));
+    head = register_module("head", nn::Linear(cfg.dim, cfg.classes));
+}
+
+void VHMNImpl::set_iterations(int64_t t) {
+    if (t < 0 || t > 64) throw ConfigError("iterations must be between 0 and 64, got " + std::to_string(t));
+    iterations_ = t;
+}
+
+torch::Tensor VHMNImpl::embed(const torch::Tensor& x) {
+    if (x.dim() != 4 || x.size(1) != cfg_.channels || x.size(2) != cfg_.image_size ||
+        x.size(3) != cfg_.image_size) {
+        std::ostringstream msg;
+        msg << "input of shape " << x.sizes() << " does not fit the model, which expects [B, "
+            << cfg_.channels << ", " << cfg_.image_size << ", " << cfg_.image_size << "]";
+        throw std::invalid_argument(msg.str());
+    }
+    return patch_embed(x).flatten(2).transpose(1, 2) + pos_embed;  // [B, N, D]
+}
+
+torch::Tensor VHMNImpl::run(const torch::Tensor& x, const WriteContext* ctx, ForwardTrace* trace,
+                            const std::vector<int64_t>& record) {
+    auto h = embed(x);
+    if (trace) trace->blocks.resize(blocks->size());
+    for (size_t i = 0; i < blocks->size(); ++i) {
+        const bool rec = trace && (record.empty() ||
+                                   std::find(record.begin(), record.end(), int64_t(i)) != record.end());
+        h = blocks[i]->as<HMNBlockImpl>()->forward(h, iterations_, ctx,
+                                                   rec ? &trace->blocks[i] : nullptr);
+    }
+    auto v = pool(norm(h), trace ? &trace->pool_weights : nullptr);
+    return head(v);
+}
+
+torch::Tensor VHMNImpl::forward(const torch::Tensor& x, const WriteContext* ctx) {
+    return run(x, ctx, nullptr, {});
+}
+
+ForwardTrace VHMNImpl::forward_trace(const torch::Tensor& x, const std::vector<int64_t>& record) {
+    torch::NoGradGuard no_grad;
+    ForwardTrace trace;
+    trace.logits = run(x, nullptr, &trace, record);
+    return trace;
+}
+
+int64_t VHMNImpl::commit_memory() {
+    int64_t n = 0;
+    for (size_t i = 0; i < blocks->size(); ++i) {
+        auto* b = blocks[i]->as<HMNBlockImpl>();
+        n += b->local_memory->bank->commit() + b->global_memory->bank->commit();
+    }
+    return n;
+}
+
+void VHMNImpl::discard_staged_memory() {
+    for (size_t i = 0; i < blocks->size(); ++i) {
+        auto* b = blocks[i]->as<HMNBlockImpl>();
+        b->local_memory->bank->discard_staged();
+        b->global_memory->bank->discard_staged();
+    }
+}
+
+void VHMNImpl::refresh_memory() {
+    for (size_t i = 0; i < blocks->size(); ++i) {
+        auto* b = blocks[i]->as<HMNBlockImpl>();
+        b->local_memory->bank->refresh();
+        b->global_memory->bank->refresh();
+    }
+}
+
+MemoryBank VHMNImpl::bank(int64_t block, Branch branch) const {
+    if (block < 0 || block >= int64_t(blocks->size()))
+        throw std::out_of_range("block " + std::to_string(block) + " outside [0, " +
+                                std::to_string(blocks->size()) + ")");
+    auto* b = blocks->ptr(block)->as<HMNBlockImpl>();
+    return branch == Branch::Local ? b->local_memory->bank : b->global_memory->bank;
+}
+
+std::vector<std::pair<double, double>> VHMNImpl::betas() const {
+    std::vector<std::pair<double, double>> out;
+    for (size_t i = 0; i < blocks->size(); ++i) {
+        auto* b = blocks->ptr(i)->as<HMNBlockImpl>();
+        out.emplace_back(b->local_memory->beta.item<double>(), b->global_memory->beta.item<double>());
+    }
+    return out;
+}
+
+}  // namespace vhmn

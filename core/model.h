@@ -1,0 +1,149 @@
+#pragma once
+// The V-HMN classifier (paper §3, DESIGN.md §1).
+//
+// Checkpoint keys follow the member names below, e.g. `blocks.0.local_memory.query.weight`,
+// `blocks.0.local_memory.bank.memory`, `blocks.0.global_memory.beta`, `pool.score.weight`, `head.weight`.
+#include <optional>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "core/config.h"
+#include "core/hopfield.h"
+#include "core/memory_bank.h"
+
+namespace vhmn {
+
+/// What a training forward pass needs to write the banks. Rows with `write` false (e.g. mixed
+/// samples under MixUp/CutMix) are not written.
+struct WriteContext {
+    torch::Tensor labels;   // [B] int64: class written for each sample
+    torch::Tensor indices;  // [B] int64: dataset index of each sample (provenance)
+    torch::Tensor write;    // [B] bool, optional (undefined: write all)
+    int64_t step = 0;       // training step (provenance)
+};
+
+enum class Branch { Local, Global };
+
+/// Retrieval record of one branch of one block.
+struct BranchTrace {
+    std::vector<torch::Tensor> alpha;     // per step: local [B, N, K], global [B, K]
+    std::vector<torch::Tensor> distance;  // per step 0..T: ‖z_t − q‖, local [B, N], global [B]
+    torch::Tensor query;                  // q: local [B, N, L], global [B, L]
+};
+
+struct BlockTrace {
+    BranchTrace local, global;
+};
+
+/// Everything a probe or the GUI may want from one forward pass (eval mode).
+struct ForwardTrace {
+    torch::Tensor logits;        // [B, classes]
+    torch::Tensor pool_weights;  // [B, N] attention-pooling weights (Eq. 3)
+    std::vector<BlockTrace> blocks;  // one per block
+};
+
+/// Local Hopfield branch: q_l = Conv2d(D, L, k, pad k/2)(y), refine against the local bank,
+/// out = Linear(2L → D)([q, z]).
+class LocalMemoryImpl : public torch::nn::Module {
+public:
+    LocalMemoryImpl(const ModelConfig& cfg);
+    /// y: [B, N, D] (normalised tokens) → [B, N, D].
+    torch::Tensor forward(const torch::Tensor& y, int64_t iterations, const WriteContext* ctx,
+                          BranchTrace* trace);
+    /// The query projection alone: [B, N, D] → [B, N, L].
+    torch::Tensor query_of(const torch::Tensor& y);
+
+    torch::nn::Conv2d query{nullptr};
+    torch::nn::Linear out{nullptr};
+    torch::Tensor beta;  // [1]
+    MemoryBank bank{nullptr};
+
+private:
+    int64_t grid_, tokens_per_image_;
+};
+TORCH_MODULE(LocalMemory);
+
+/// Global Hopfield branch: q_g = Linear(D → L)(mean_tokens(y)), refine against the global bank,
+/// out = Linear(2L → D)([q, z]) broadcast to all tokens.
+class GlobalMemoryImpl : public torch::nn::Module {
+public:
+    GlobalMemoryImpl(const ModelConfig& cfg);
+    /// y: [B, N, D] → [B, 1, D].
+    torch::Tensor forward(const torch::Tensor& y, int64_t iterations, const WriteContext* ctx,
+                          BranchTrace* trace);
+
+    torch::nn::Linear query{nullptr};
+    torch::nn::Linear out{nullptr};
+    torch::Tensor beta;  // [1]
+    MemoryBank bank{nullptr};
+};
+TORCH_MODULE(GlobalMemory);
+
+/// Pre-norm HMN block: x += local(LN(x)) + global(LN(x)); x += MLP(LN(x)).
+class HMNBlockImpl : public torch::nn::Module {
+public:
+    HMNBlockImpl(const ModelConfig& cfg);
+    torch::Tensor forward(const torch::Tensor& x, int64_t iterations, const WriteContext* ctx,
+                          BlockTrace* trace);
+
+    torch::nn::LayerNorm norm1{nullptr}, norm2{nullptr};
+    LocalMemory local_memory{nullptr};
+    GlobalMemory global_memory{nullptr};
+    torch::nn::Linear fc1{nullptr}, fc2{nullptr};
+};
+TORCH_MODULE(HMNBlock);
+
+/// Eq. 3: a = softmax_tokens(H·w_att), v = Σ_i a_i H_i.
+class AttentionPoolImpl : public torch::nn::Module {
+public:
+    explicit AttentionPoolImpl(int64_t dim);
+    /// h: [B, N, D] → v [B, D]; weights [B, N] if requested.
+    torch::Tensor forward(const torch::Tensor& h, torch::Tensor* weights = nullptr);
+    torch::nn::Linear score{nullptr};
+};
+TORCH_MODULE(AttentionPool);
+
+class VHMNImpl : public torch::nn::Module {
+public:
+    explicit VHMNImpl(const ModelConfig& cfg);
+
+    /// x: [B, C, H, W] normalised images → logits [B, classes]. In training mode with a
+    /// WriteContext, bank writes are staged (apply with commit_memory() after optimizer.step()).
+    torch::Tensor forward(const torch::Tensor& x, const WriteContext* ctx = nullptr);
+    /// Forward pass that records retrieval weights, refinement distances and pooling weights.
+    /// `blocks`: which blocks to record (empty: all).
+    ForwardTrace forward_trace(const torch::Tensor& x, const std::vector<int64_t>& blocks = {});
+
+    /// Apply the staged bank writes of every block; returns vectors stored.
+    int64_t commit_memory();
+    void discard_staged_memory();
+    /// Re-read bank host state after the buffers were replaced (called by load_model).
+    void refresh_memory();
+
+    const ModelConfig& config() const { return cfg_; }
+    /// Refinement iterations used by forward (the config's T unless overridden, e.g. by probes).
+    int64_t iterations() const { return iterations_; }
+    void set_iterations(int64_t t);
+
+    MemoryBank bank(int64_t block, Branch branch) const;
+    /// β of each block: {local, global}.
+    std::vector<std::pair<double, double>> betas() const;
+
+    torch::nn::Conv2d patch_embed{nullptr};
+    torch::Tensor pos_embed;  // [1, N, D]
+    torch::nn::ModuleList blocks{nullptr};
+    torch::nn::LayerNorm norm{nullptr};
+    AttentionPool pool{nullptr};
+    torch::nn::Linear head{nullptr};
+
+private:
+    torch::Tensor embed(const torch::Tensor& x);
+    torch::Tensor run(const torch::Tensor& x, const WriteContext* ctx, ForwardTrace* trace,
+                      const std::vector<int64_t>& record);
+    ModelConfig cfg_;
+    int64_t iterations_;
+};
+TORCH_MODULE(VHMN);
+
+}  // namespace vhmn

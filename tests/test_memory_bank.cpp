@@ -1,0 +1,145 @@
+// Class-balanced ring buffers (DESIGN.md §2).
+#include <torch/torch.h>
+
+#include <QtTest>
+
+#include "core/memory_bank.h"
+#include "tests/helpers.h"
+#include "tests/suite.h"
+
+using namespace vhmn;
+
+namespace {
+
+/// Stage n writes of the given labels; vector i is filled with the value `first_id + i` and its
+/// source index is `first_id + i`, so every stored vector carries its own identity.
+void write(MemoryBank& bank, const std::vector<int64_t>& labels, int64_t first_id, int64_t step = 0) {
+    const int64_t n = int64_t(labels.size());
+    auto ids = torch::arange(first_id, first_id + n, torch::kInt64);
+    auto vecs = ids.to(torch::kFloat).unsqueeze(1).expand({n, bank->dim()}).contiguous();
+    bank->stage(vecs, torch::tensor(labels, torch::kInt64), ids, ids * 10, ids * 100, step);
+}
+
+int64_t id_in_slot(MemoryBank& bank, int64_t slot) {
+    return static_cast<int64_t>(bank->memory[slot][0].item<float>());
+}
+
+}  // namespace
+
+class TestMemoryBank : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void perClassCapacity() {
+        MemoryBank bank(6, 4, 3);  // 2 slots per class: class c owns slots 2c, 2c+1
+        bank->train();
+        write(bank, {1, 1, 1, 1, 1}, 0);
+        QCOMPARE(bank->commit(), int64_t(5));
+        QCOMPARE(bank->filled_per_class(), (std::vector<int64_t>{0, 2, 0}));
+        // Cursor order 2,3,2,3,2: the newest two survive (id 4 in slot 2, id 3 in slot 3).
+        QCOMPARE(id_in_slot(bank, 2), int64_t(4));
+        QCOMPARE(id_in_slot(bank, 3), int64_t(3));
+        QVERIFY(!bank->valid[0].item<bool>());
+    }
+
+    void overwritesOldestOfClass() {
+        MemoryBank bank(6, 4, 3);
+        bank->train();
+        write(bank, {0, 0}, 10);  // slots 0, 1
+        bank->commit();
+        write(bank, {2}, 20);  // another class does not move class 0's cursor
+        bank->commit();
+        write(bank, {0}, 30);  // overwrites the oldest class-0 entry (slot 0)
+        bank->commit();
+        QCOMPARE(id_in_slot(bank, 0), int64_t(30));
+        QCOMPARE(id_in_slot(bank, 1), int64_t(11));
+        QCOMPARE(id_in_slot(bank, 4), int64_t(20));
+        write(bank, {0}, 40);  // then slot 1
+        bank->commit();
+        QCOMPARE(id_in_slot(bank, 1), int64_t(40));
+        QCOMPARE(id_in_slot(bank, 0), int64_t(30));
+    }
+
+    void balancedUnderSkewedBatches() {
+        MemoryBank bank(30, 3, 3);  // 10 per class
+        bank->train();
+        std::vector<int64_t> labels(100, 0);
+        labels.push_back(2);
+        labels.push_back(2);
+        write(bank, labels, 0);
+        bank->commit();
+        QCOMPARE(bank->filled_per_class(), (std::vector<int64_t>{10, 0, 2}));
+        // Class 0 stays in its own region however many it brings.
+        auto lab = bank->label;
+        for (int64_t j = 0; j < 30; ++j) {
+            const int64_t l = lab[j].item<int64_t>();
+            QVERIFY(l == -1 || l == bank->class_of_slot(j));
+        }
+        // The 10 newest class-0 vectors (ids 90..99) are the ones kept.
+        auto kept = std::get<0>(bank->source.slice(0, 0, 10).sort());
+        QVERIFY(torch::equal(kept, torch::arange(90, 100, torch::kInt64)));
+    }
+
+    void provenanceMovesWithVector() {
+        MemoryBank bank(8, 2, 2);  // 4 per class
+        bank->train();
+        write(bank, {0, 1, 0, 1, 0, 0, 0}, 100, /*step=*/7);
+        bank->commit();
+        write(bank, {1, 0}, 200, /*step=*/8);
+        bank->commit();
+        std::vector<int64_t> all(8);
+        std::iota(all.begin(), all.end(), 0);
+        for (const auto& p : bank->provenance(all)) {
+            if (p.label < 0) continue;
+            const int64_t id = id_in_slot(bank, p.slot);
+            QCOMPARE(p.source, id);        // the vector's own identity
+            QCOMPARE(p.row, id * 10);
+            QCOMPARE(p.col, id * 100);
+            QCOMPARE(p.label, bank->class_of_slot(p.slot));
+            QCOMPARE(p.step, id >= 200 ? int64_t(8) : int64_t(7));
+        }
+        QCOMPARE(bank->filled(), int64_t(7));
+    }
+
+    void writesWaitForCommit() {
+        MemoryBank bank(6, 4, 3);
+        bank->train();
+        write(bank, {0, 1, 2}, 0);
+        QCOMPARE(bank->staged(), int64_t(3));
+        QCOMPARE(bank->view().filled, int64_t(0));
+        bank->commit();
+        QCOMPARE(bank->view().filled, int64_t(3));
+        QCOMPARE(bank->staged(), int64_t(0));
+    }
+
+    void frozenInEvalMode() {
+        MemoryBank bank(6, 4, 3);
+        bank->eval();
+        write(bank, {0, 1, 2}, 0);
+        QCOMPARE(bank->staged(), int64_t(0));
+        QCOMPARE(bank->commit(), int64_t(0));
+        QCOMPARE(bank->filled(), int64_t(0));
+    }
+
+    void normalisedCacheFollowsWrites() {
+        MemoryBank bank(6, 4, 3);
+        bank->train();
+        write(bank, {0}, 3);
+        bank->commit();
+        auto v1 = bank->view();
+        QVERIFY(std::abs(v1.memory_hat[0].norm().item<double>() - 1.0) < 1e-6);
+        write(bank, {1}, 5);
+        bank->commit();
+        auto v2 = bank->view();
+        QVERIFY(std::abs(v2.memory_hat[2].norm().item<double>() - 1.0) < 1e-6);
+    }
+
+    void badLabelIsAnError() {
+        MemoryBank bank(6, 4, 3);
+        bank->train();
+        write(bank, {3}, 0);
+        QVERIFY_THROWS_EXCEPTION(std::out_of_range, bank->commit());
+    }
+};
+
+VHMN_TEST_SUITE(TestMemoryBank);
+#include "test_memory_bank.moc"
