@@ -20,7 +20,9 @@ torch::Tensor written_rows(const WriteContext& ctx, int64_t batch) {
     return ctx.write.to(torch::kCPU).to(torch::kBool).nonzero().flatten();
 }
 
-void copy_trace(RefineTrace& rt, const torch::Tensor& q, BranchTrace* trace) {
+/// Keep what was asked for from a refinement record: the trace, and/or the mean entropy.
+void keep(RefineTrace& rt, const torch::Tensor& q, BranchTrace* trace, bool stats, double& entropy_out) {
+    if (stats && !rt.alpha.empty()) entropy_out = entropy(rt.alpha.back()).mean().item<double>();
     if (!trace) return;
     trace->alpha = std::move(rt.alpha);
     trace->distance = std::move(rt.distance);
@@ -49,8 +51,8 @@ torch::Tensor LocalMemoryImpl::forward(const torch::Tensor& y, int64_t iteration
                                        const WriteContext* ctx, BranchTrace* trace) {
     auto q = query_of(y);  // [B, N, L]
     RefineTrace rt;
-    auto z = refine(q, bank->view(), beta, iterations, trace ? &rt : nullptr);
-    copy_trace(rt, q, trace);
+    auto z = refine(q, bank->view(), beta, iterations, trace || record_stats ? &rt : nullptr);
+    keep(rt, q, trace, record_stats, last_entropy);
     if (ctx && is_training()) {
         const int64_t B = q.size(0), N = q.size(1), L = q.size(2), t = tokens_per_image_;
         auto rows = written_rows(*ctx, B);                                // [b]
@@ -82,8 +84,8 @@ torch::Tensor GlobalMemoryImpl::forward(const torch::Tensor& y, int64_t iteratio
                                         const WriteContext* ctx, BranchTrace* trace) {
     auto q = query(y.mean(1));  // [B, L]
     RefineTrace rt;
-    auto z = refine(q, bank->view(), beta, iterations, trace ? &rt : nullptr);
-    copy_trace(rt, q, trace);
+    auto z = refine(q, bank->view(), beta, iterations, trace || record_stats ? &rt : nullptr);
+    keep(rt, q, trace, record_stats, last_entropy);
     if (ctx && is_training()) {
         auto rows = written_rows(*ctx, q.size(0));
         auto none = torch::full({rows.size(0)}, -1, torch::kInt64);
@@ -216,6 +218,23 @@ std::vector<std::pair<double, double>> VHMNImpl::betas() const {
     for (size_t i = 0; i < blocks->size(); ++i) {
         auto* b = blocks->ptr(i)->as<HMNBlockImpl>();
         out.emplace_back(b->local_memory->beta.item<double>(), b->global_memory->beta.item<double>());
+    }
+    return out;
+}
+
+void VHMNImpl::set_record_stats(bool on) {
+    for (size_t i = 0; i < blocks->size(); ++i) {
+        auto* b = blocks[i]->as<HMNBlockImpl>();
+        b->local_memory->record_stats = on;
+        b->global_memory->record_stats = on;
+    }
+}
+
+std::vector<std::pair<double, double>> VHMNImpl::retrieval_entropies() const {
+    std::vector<std::pair<double, double>> out;
+    for (size_t i = 0; i < blocks->size(); ++i) {
+        auto* b = blocks->ptr(i)->as<HMNBlockImpl>();
+        out.emplace_back(b->local_memory->last_entropy, b->global_memory->last_entropy);
     }
     return out;
 }

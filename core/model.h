@@ -58,6 +58,9 @@ public:
     torch::nn::Linear out{nullptr};
     torch::Tensor beta;  // [1]
     MemoryBank bank{nullptr};
+    /// When true, forward() stores the mean entropy of the last step's α in `last_entropy`.
+    bool record_stats = false;
+    double last_entropy = 0.0;
 
 private:
     int64_t grid_, tokens_per_image_;
@@ -77,6 +80,8 @@ public:
     torch::nn::Linear out{nullptr};
     torch::Tensor beta;  // [1]
     MemoryBank bank{nullptr};
+    bool record_stats = false;
+    double last_entropy = 0.0;
 };
 TORCH_MODULE(GlobalMemory);
 
@@ -129,6 +134,10 @@ public:
     MemoryBank bank(int64_t block, Branch branch) const;
     /// β of each block: {local, global}.
     std::vector<std::pair<double, double>> betas() const;
+    /// Record the mean retrieval entropy of every branch in the next forward passes (costs a sync).
+    void set_record_stats(bool on);
+    /// Mean entropy (nats) of the last recorded forward pass per block: {local, global}.
+    std::vector<std::pair<double, double>> retrieval_entropies() const;
 
     torch::nn::Conv2d patch_embed{nullptr};
     torch::Tensor pos_embed;  // [1, N, D]

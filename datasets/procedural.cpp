@@ -50,7 +50,7 @@ Split make_split(int64_t per_class, const ProceduralOptions& opt, torch::Generat
         images[i] = (draw(c, opt.image_size, opt.channels, gen) * 255.0).round().to(torch::kUInt8);
         labels[i] = c;
     }
-    return {images, labels};
+    return {images, labels, torch::arange(n, torch::kInt64)};
 }
 
 }  // namespace

@@ -3,7 +3,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <QFileInfo>
 #include <QProcess>
+#include <QTemporaryDir>
 #include <QtTest>
 
 #include "core/config.h"
@@ -59,7 +61,59 @@ private Q_SLOTS:
         QTest::newRow("negative classes") << QStringList{"info", "--classes", "-2"} << "--classes";
         QTest::newRow("size not multiple of patch") << QStringList{"info", "--image-size", "30"} << "patch";
         QTest::newRow("no command") << QStringList{} << "subcommand";
+        QTest::newRow("train: missing data") << QStringList{"train", "--data", "/nonexistent/data", "--out", "/tmp/x"} << "/nonexistent/data";
+        QTest::newRow("train: zero epochs") << QStringList{"train", "--data", "builtin", "--out", "/tmp/x", "--epochs", "0"} << "--epochs";
+        QTest::newRow("train: fraction > 1") << QStringList{"train", "--data", "builtin", "--out", "/tmp/x", "--fraction", "2"} << "--fraction";
+        QTest::newRow("train: fraction text") << QStringList{"train", "--data", "builtin", "--out", "/tmp/x", "--fraction", "half"} << "--fraction";
+        QTest::newRow("train: imbalance < 1") << QStringList{"train", "--data", "builtin", "--out", "/tmp/x", "--imbalance", "0.5"} << "--imbalance";
+        QTest::newRow("train: bad augment") << QStringList{"train", "--data", "builtin", "--out", "/tmp/x", "--augment", "wild"} << "--augment";
+        QTest::newRow("train: bad device") << QStringList{"train", "--data", "builtin-small", "--out", "/tmp/vhmn-bad-device", "--device", "tpu"} << "--device";
+        QTest::newRow("train: negative lr") << QStringList{"train", "--data", "builtin", "--out", "/tmp/x", "--lr", "-1"} << "--lr";
+        QTest::newRow("train: no out") << QStringList{"train", "--data", "builtin"} << "--out";
+        QTest::newRow("eval: missing run") << QStringList{"eval", "/nonexistent/run", "--data", "builtin"} << "/nonexistent/run/config.json";
+        QTest::newRow("bench: zero steps") << QStringList{"bench", "--steps", "0"} << "--steps";
     }
+    void trainEvalAndResumeEndToEnd() {
+        QTemporaryDir dir;
+        const QString run = dir.filePath("run");
+        auto r = run_cli({"train", "--data", "builtin-small", "--preset", "cpu-tiny", "--out", run, "--epochs", "2",
+                          "--batch", "64", "--augment", "basic", "--threads", "2", "--log-every", "2"});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        QVERIFY2(r.out.contains("epoch 2/2") && r.out.contains("finished: test top1"), qPrintable(r.out));
+        for (const char* f : {"config.json", "checkpoint.pt", "model.pt"}) QVERIFY(QFile::exists(run + "/" + f));
+        auto e = run_cli({"eval", run, "--data", "builtin-small", "--json"});
+        QVERIFY2(e.code == 0, qPrintable(e.err));
+        auto j = nlohmann::json::parse(e.out.toStdString());
+        QVERIFY(j["top1"].get<double>() >= 0 && j["top1"].get<double>() <= 100);
+        QVERIFY(j["top5"].get<double>() >= j["top1"].get<double>());
+        QVERIFY(j.contains("loss"));
+        // The run already exists: training into it again without --resume is refused, nothing lost.
+        const auto before = QFileInfo(run + "/model.pt").lastModified();
+        auto again = run_cli({"train", "--data", "builtin-small", "--out", run, "--epochs", "2"});
+        QVERIFY(again.code > 0 && again.err.contains("--resume"));
+        QCOMPARE(QFileInfo(run + "/model.pt").lastModified(), before);
+        // --resume with more epochs continues from the checkpoint.
+        auto more = run_cli({"train", "--data", "builtin-small", "--out", run, "--epochs", "3", "--resume", "--threads", "2"});
+        QVERIFY2(more.code == 0, qPrintable(more.err));
+        QVERIFY2(more.out.contains("resuming after epoch 2") && more.out.contains("epoch 3/3"), qPrintable(more.out));
+        // A corrupt config.json is one clear error naming it.
+        QFile cfg(run + "/config.json");
+        QVERIFY(cfg.open(QIODevice::WriteOnly | QIODevice::Truncate));
+        cfg.write("{ broken");
+        cfg.close();
+        auto bad = run_cli({"eval", run, "--data", "builtin-small"});
+        QVERIFY(bad.code > 0 && bad.err.contains("config.json"));
+        QVERIFY(!bad.err.contains("terminate"));
+    }
+
+    void benchJson() {
+        auto r = run_cli({"bench", "--preset", "cpu-tiny", "--batch", "8", "--steps", "2", "--json", "--threads", "2"});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        auto j = nlohmann::json::parse(r.out.toStdString());
+        QVERIFY(j["train_img_per_s"].get<double>() > 0);
+        QVERIFY(j["infer_img_per_s"].get<double>() > j["train_img_per_s"].get<double>());
+    }
+
     void badFlagValuesFailCleanly() {
         QFETCH(QStringList, args);
         QFETCH(QString, mentions);

@@ -6,5 +6,8 @@
 namespace vhmn::cli {
 
 void add_info(CLI::App& app);
+void add_train(CLI::App& app);
+void add_eval(CLI::App& app);
+void add_bench(CLI::App& app);
 
 }  // namespace vhmn::cli

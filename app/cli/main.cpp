@@ -11,6 +11,9 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     app.set_version_flag("--version", std::string(VHMN_VERSION));
     vhmn::cli::add_info(app);
+    vhmn::cli::add_train(app);
+    vhmn::cli::add_eval(app);
+    vhmn::cli::add_bench(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -1,0 +1,57 @@
+#include <filesystem>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "app/cli/commands.h"
+#include "app/experiment.h"
+#include "core/error.h"
+#include "core/model_io.h"
+#include "core/runtime.h"
+
+namespace vhmn::cli {
+
+void add_eval(CLI::App& app) {
+    struct Opts {
+        std::string dir, data, device = "cpu";
+        bool json = false;
+        int threads = 0;
+        int64_t batch = 500, iterations = -1;
+    };
+    auto o = std::make_shared<Opts>();
+    auto* cmd = app.add_subcommand("eval", "Evaluate a trained run on a dataset's test split");
+    cmd->add_option("DIR", o->dir, "Run folder")->required();
+    cmd->add_option("--data", o->data, "Dataset folder or 'builtin'")->required();
+    cmd->add_flag("--json", o->json, "Print one JSON object (top1, top5, loss)");
+    cmd->add_option("--device", o->device, "cpu, cuda or cuda:N");
+    cmd->add_option("--threads", o->threads, "CPU threads")->check(CLI::Range(1, 4096));
+    cmd->add_option("--batch", o->batch, "Evaluation batch")->check(CLI::Range(int64_t(1), int64_t(1) << 20));
+    cmd->add_option("--iterations", o->iterations, "Refinement iterations T at inference")->check(CLI::Range(0, 64));
+    cmd->callback([o] {
+        configure_threads(o->threads > 0 ? std::optional<int>(o->threads) : std::nullopt);
+        const auto device = parse_device(o->device);
+        const RunConfig cfg = read_run_config(o->dir);
+        namespace fs = std::filesystem;
+        std::string weights = (fs::path(o->dir) / run_files::kModel).string();
+        if (!fs::exists(weights)) weights = (fs::path(o->dir) / run_files::kCheckpoint).string();
+        VHMN model = load_model(weights, device);
+        if (o->iterations >= 0) model->set_iterations(o->iterations);
+        auto data = app::prepare_data(o->data, 1.0, 1.0, 0, cfg.model.channels, cfg.model.image_size);
+        if (data.dataset.classes() != cfg.model.classes)
+            throw ConfigError("--data " + o->data + " has " + std::to_string(data.dataset.classes()) +
+                              " classes but the run was trained on " + std::to_string(cfg.model.classes));
+        const EvalResult r = evaluate(model, data.dataset.test, cfg.data.mean, cfg.data.std, o->batch, device);
+        if (o->json) {
+            nlohmann::json j;
+            j["top1"] = r.top1, j["top5"] = r.top5, j["loss"] = r.loss, j["count"] = r.count;
+            j["iterations"] = model->iterations();
+            std::cout << j.dump(2) << "\n";
+        } else {
+            std::printf("%s on %s (%lld test images, T = %lld): top1 %.2f%%  top5 %.2f%%  loss %.4f\n",
+                        o->dir.c_str(), data.dataset.name.c_str(), (long long)r.count,
+                        (long long)model->iterations(), r.top1, r.top5, r.loss);
+        }
+    });
+}
+
+}  // namespace vhmn::cli

@@ -1,0 +1,78 @@
+#include <chrono>
+#include <iostream>
+
+#include "app/cli/commands.h"
+#include "app/cli/progress.h"
+#include "app/experiment.h"
+#include "core/runtime.h"
+#include "core/stats.h"
+
+namespace vhmn::cli {
+
+void add_train(CLI::App& app) {
+    struct Opts {
+        app::TrainRequest req;
+        std::string augment = "paper";
+        int64_t iterations = -1;
+        int threads = 0;
+    };
+    auto o = std::make_shared<Opts>();
+    auto& r = o->req;
+    auto* cmd = app.add_subcommand("train", "Train a V-HMN on a dataset; one folder per run");
+    cmd->add_option("--data", r.data, "Dataset folder (CIFAR-10/100 binary, IDX, SVHN .mat, image folder) or 'builtin'")->required();
+    cmd->add_option("--preset", r.preset, "Model preset")->check(CLI::IsMember(preset_names()));
+    cmd->add_option("--out", r.out, "Run folder")->required();
+    cmd->add_option("--epochs", r.train.epochs, "Epochs (paper: 400)")->check(CLI::Range(int64_t(1), int64_t(100000)));
+    cmd->add_option("--batch", r.train.batch, "Batch size (paper: 256)")->check(CLI::Range(int64_t(1), int64_t(1) << 20));
+    cmd->add_option("--lr", r.train.lr, "Peak learning rate (paper: 1e-3)")->check(CLI::Range(1e-12, 10.0));
+    cmd->add_option("--weight-decay", r.train.weight_decay, "Weight decay (paper: 5e-5)")->check(CLI::Range(0.0, 10.0));
+    cmd->add_option("--optimizer", r.train.optimizer, "adam (L2) or adamw")->check(CLI::IsMember({"adam", "adamw"}));
+    cmd->add_option("--warmup", r.train.warmup_epochs, "Warm-up epochs (paper: 5; at most 10% of training)")->check(CLI::Range(0.0, 1e5));
+    cmd->add_option("--grad-clip", r.train.grad_clip, "Max gradient norm, 0 = off")->check(CLI::Range(0.0, 1e9));
+    cmd->add_option("--fraction", r.fraction, "Fraction of the training set, class-stratified (0, 1]")->check(CLI::Range(1e-9, 1.0));
+    cmd->add_option("--imbalance", r.imbalance, "Long-tail imbalance ratio r >= 1")->check(CLI::Range(1.0, 1e6));
+    cmd->add_option("--iterations", o->iterations, "Refinement iterations T")->check(CLI::Range(0, 64));
+    cmd->add_option("--augment", o->augment, "Augmentation recipe")->check(CLI::IsMember({"none", "basic", "paper", "imagenet"}));
+    cmd->add_option("--label-smoothing", r.augment.label_smoothing, "Label smoothing")->check(CLI::Range(0.0, 0.99));
+    cmd->add_option("--device", r.train.device, "cpu, cuda or cuda:N");
+    cmd->add_option("--seed", r.train.seed, "Random seed");
+    cmd->add_option("--threads", o->threads, "CPU threads (default: all cores, or $VHMN_THREADS)")->check(CLI::Range(1, 4096));
+    cmd->add_option("--log-every", r.train.log_every, "Steps between progress lines")->check(CLI::Range(int64_t(1), int64_t(1) << 30));
+    cmd->add_flag("--resume", r.resume, "Continue the run in --out from its last checkpoint");
+    cmd->callback([o, cmd] {
+        auto& r = o->req;
+        const int threads = configure_threads(o->threads > 0 ? std::optional<int>(o->threads) : std::nullopt);
+        const double smoothing = r.augment.label_smoothing;
+        r.augment = data::AugmentConfig::recipe(o->augment);
+        if (cmd->count("--label-smoothing")) r.augment.label_smoothing = smoothing;
+        r.model = preset(r.preset);
+        if (o->iterations >= 0) r.model.iterations = o->iterations;
+        ProgressPrinter printer;
+        printer.message("loading " + r.data + " ...");
+        const auto t0 = std::chrono::steady_clock::now();
+        auto trainer = app::make_trainer(r);
+        const auto& c = trainer->config();
+        printer.message("data: " + c.data.name + " (" + c.data.format + "), " + std::to_string(c.data.train_size) +
+                        " train / " + std::to_string(c.data.test_size) + " test images, " +
+                        std::to_string(c.model.classes) + " classes");
+        printer.message("model: " + c.preset + ", " + std::to_string(count_parameters(c.model)) + " parameters; " +
+                        std::to_string(c.train.epochs) + " epochs x " + std::to_string(trainer->steps_per_epoch()) +
+                        " steps; device " + c.train.device + ", " + std::to_string(threads) + " threads; run folder " + r.out);
+        TrainCallbacks cb;
+        cb.on_step = [&](const StepStats& s) { printer.step(s); };
+        cb.on_epoch = [&](const EpochStats& e) { printer.epoch(e, c.train.epochs); };
+        cb.on_message = [&](const std::string& m) { printer.message(m); };
+        trainer->run(cb);
+        const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        const auto& h = trainer->history();
+        if (!h.epochs.empty()) {
+            const auto& e = h.epochs.back();
+            char buf[200];
+            std::snprintf(buf, sizeof buf, "finished: test top1 %.2f%% top5 %.2f%% loss %.4f; wall time %s",
+                          e.test_top1, e.test_top5, e.test_loss, format_duration(wall).c_str());
+            printer.message(buf);
+        }
+    });
+}
+
+}  // namespace vhmn::cli

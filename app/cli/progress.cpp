@@ -1,0 +1,56 @@
+#include "app/cli/progress.h"
+
+#include <cstdio>
+#include <iostream>
+#include <unistd.h>
+
+namespace vhmn::cli {
+
+std::string format_duration(double s) {
+    if (!(s >= 0) || s > 1e7) return "--:--";
+    const int64_t t = static_cast<int64_t>(s + 0.5);
+    char buf[32];
+    if (t >= 3600)
+        std::snprintf(buf, sizeof buf, "%lld:%02lld:%02lld", (long long)(t / 3600), (long long)(t / 60 % 60), (long long)(t % 60));
+    else
+        std::snprintf(buf, sizeof buf, "%02lld:%02lld", (long long)(t / 60), (long long)(t % 60));
+    return buf;
+}
+
+ProgressPrinter::ProgressPrinter() : tty_(::isatty(STDOUT_FILENO) == 1) {}
+
+void ProgressPrinter::step(const StepStats& s) {
+    char buf[256];
+    const double frac = s.total_steps ? double(s.step) / double(s.total_steps) : 0;
+    if (tty_) {
+        const int width = 24, filled = static_cast<int>(frac * width + 0.5);
+        std::string bar(filled, '#');
+        bar.resize(width, '.');
+        std::snprintf(buf, sizeof buf, "\r[%s] %5.1f%% epoch %lld/%lld step %lld/%lld loss %.4f acc %5.1f%% %6.0f img/s ETA %s ",
+                      bar.c_str(), 100 * frac, (long long)s.epoch + 1, (long long)s.epochs, (long long)s.step,
+                      (long long)s.total_steps, s.loss, s.accuracy, s.images_per_s, format_duration(s.eta_s).c_str());
+        std::cout << buf << std::flush;
+        line_open_ = true;
+    } else {
+        std::snprintf(buf, sizeof buf, "epoch %lld/%lld step %lld/%lld loss %.4f acc %.1f%% lr %.2e %.0f img/s ETA %s",
+                      (long long)s.epoch + 1, (long long)s.epochs, (long long)s.step, (long long)s.total_steps,
+                      s.loss, s.accuracy, s.lr, s.images_per_s, format_duration(s.eta_s).c_str());
+        std::cout << buf << "\n" << std::flush;
+    }
+}
+
+void ProgressPrinter::epoch(const EpochStats& e, int64_t epochs) {
+    if (line_open_) std::cout << "\n", line_open_ = false;
+    char buf[256];
+    std::snprintf(buf, sizeof buf, "epoch %lld/%lld done in %s: train loss %.4f acc %.2f%% | test top1 %.2f%% top5 %.2f%% loss %.4f",
+                  (long long)e.epoch, (long long)epochs, format_duration(e.seconds).c_str(), e.train_loss,
+                  e.train_acc, e.test_top1, e.test_top5, e.test_loss);
+    std::cout << buf << "\n" << std::flush;
+}
+
+void ProgressPrinter::message(const std::string& m) {
+    if (line_open_) std::cout << "\n", line_open_ = false;
+    std::cout << m << "\n" << std::flush;
+}
+
+}  // namespace vhmn::cli

@@ -1,0 +1,23 @@
+#pragma once
+// Training progress on the terminal: a live bar when stdout is a terminal, plain lines otherwise.
+#include <string>
+
+#include "core/metrics.h"
+
+namespace vhmn::cli {
+
+class ProgressPrinter {
+public:
+    ProgressPrinter();  // detects whether stdout is a terminal
+    void step(const StepStats& s);
+    void epoch(const EpochStats& e, int64_t epochs);
+    void message(const std::string& m);
+
+private:
+    bool tty_;
+    bool line_open_ = false;
+};
+
+std::string format_duration(double seconds);
+
+}  // namespace vhmn::cli

@@ -1,0 +1,92 @@
+#include "app/experiment.h"
+
+#include <filesystem>
+
+#include "core/error.h"
+#include "datasets/readers.h"
+#include "datasets/subsets.h"
+
+namespace vhmn::app {
+namespace fs = std::filesystem;
+
+PreparedData prepare_data(const std::string& path, double fraction, double imbalance, uint64_t seed,
+                          int64_t channels, int64_t image_size) {
+    if (!(fraction > 0.0 && fraction <= 1.0))
+        throw ConfigError("--fraction must be in (0, 1], got " + std::to_string(fraction));
+    if (!(imbalance >= 1.0 && imbalance < 1e6))
+        throw ConfigError("--imbalance must be >= 1 (1 = balanced), got " + std::to_string(imbalance));
+    PreparedData p;
+    data::LoadOptions opt;
+    opt.channels = channels;
+    opt.image_size = image_size;
+    p.dataset = data::load_dataset(path, opt);
+    const int64_t classes = p.dataset.classes();
+    p.train = p.dataset.train;
+    if (fraction < 1.0) p.train = data::stratified_fraction(p.train, fraction, seed, classes);
+    if (imbalance > 1.0) p.train = data::long_tailed(p.train, imbalance, seed, classes);
+    if (p.train.size() == 0) throw ConfigError("the training subset is empty (check --fraction/--imbalance)");
+    const auto stats = data::channel_stats(p.train);
+    auto& i = p.info;
+    i.name = p.dataset.name, i.format = p.dataset.format, i.path = p.dataset.path;
+    i.class_names = p.dataset.class_names;
+    i.train_size = p.train.size(), i.test_size = p.dataset.test.size();
+    i.full_train_size = p.dataset.train.size();
+    i.fraction = fraction, i.imbalance = imbalance;
+    i.mean = stats.mean, i.std = stats.std;
+    for (auto& s : i.std) s = std::max(s, 1e-3);  // a constant channel must not divide by zero
+    return p;
+}
+
+AugmentFn make_augment_fn(const data::AugmentConfig& cfg, int64_t classes) {
+    auto aug = std::make_shared<data::Augmenter>(cfg, classes);
+    return [aug](const torch::Tensor& images, const torch::Tensor& labels, const torch::Tensor& indices,
+                 at::Generator& gen) { return (*aug)(images, labels, indices, gen); };
+}
+
+std::unique_ptr<Trainer> make_trainer(const TrainRequest& req) {
+    if (req.out.empty()) throw ConfigError("--out: a run folder is required");
+    const fs::path out(req.out);
+    const bool has_run = fs::exists(out / run_files::kConfig) || fs::exists(out / run_files::kCheckpoint);
+    RunConfig cfg;
+    if (req.resume) {
+        if (!fs::exists(out / run_files::kCheckpoint))
+            throw FileError((out / run_files::kCheckpoint).string(),
+                            "no checkpoint to resume from (has the run finished an epoch?)");
+        cfg = read_run_config(req.out);
+        if (req.train.epochs > cfg.train.epochs) cfg.train.epochs = req.train.epochs;
+        cfg.train.device = req.train.device;
+    } else {
+        if (has_run)
+            throw ConfigError("--out " + req.out + " already holds a run; use --resume to continue it "
+                              "or choose another folder");
+        req.train.validate();
+        req.augment.validate();
+        cfg.preset = req.preset;
+        cfg.model = req.model;
+        cfg.train = req.train;
+        cfg.augment = req.augment;
+    }
+    const data::AugmentConfig augment = cfg.augment.get<data::AugmentConfig>();
+    PreparedData data = prepare_data(req.data, req.resume ? cfg.data.fraction : req.fraction,
+                                     req.resume ? cfg.data.imbalance : req.imbalance, cfg.train.seed,
+                                     req.resume ? cfg.model.channels : 0,
+                                     req.resume ? cfg.model.image_size : 0);
+    if (req.resume) {
+        if (data.info.class_names != cfg.data.class_names || data.info.train_size != cfg.data.train_size)
+            throw ConfigError("--data " + req.data + " is not the dataset this run was trained on (" +
+                              cfg.data.name + ", " + std::to_string(cfg.data.train_size) + " training images)");
+        data.info.mean = cfg.data.mean, data.info.std = cfg.data.std;
+    } else {
+        cfg.model.image_size = data.dataset.image_size();
+        cfg.model.channels = data.dataset.channels();
+        cfg.model.classes = data.dataset.classes();
+        cfg.model.validate();
+    }
+    cfg.data = data.info;
+    auto trainer = std::make_unique<Trainer>(cfg, data.train, data.dataset.test,
+                                             make_augment_fn(augment, cfg.model.classes), req.out);
+    if (req.resume) trainer->resume();
+    return trainer;
+}
+
+}  // namespace vhmn::app

@@ -1,0 +1,21 @@
+#pragma once
+// Throughput benchmark: median images/s of training steps and of inference on random data.
+#include <string>
+
+#include <torch/torch.h>
+
+#include "core/config.h"
+
+namespace vhmn {
+
+struct BenchResult {
+    double train_img_per_s = 0;  ///< forward + backward + Adam step + bank commit
+    double infer_img_per_s = 0;  ///< eval mode, no gradients
+    double train_step_ms = 0, infer_step_ms = 0;  ///< medians
+    int64_t batch = 0, steps = 0;
+};
+
+/// `steps` timed steps of each kind after 2 warm-up steps (banks are filled by the warm-up).
+BenchResult benchmark(const ModelConfig& cfg, int64_t batch, int64_t steps, const torch::Device& device);
+
+}  // namespace vhmn

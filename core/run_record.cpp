@@ -1,0 +1,255 @@
+#include "core/run_record.h"
+
+#include <filesystem>
+
+#include "core/atomic_file.h"
+#include "core/error.h"
+
+#ifdef VHMN_WITH_HDF5
+#include <H5Cpp.h>
+#endif
+
+namespace vhmn {
+
+#ifndef VHMN_WITH_HDF5
+
+bool run_record_available() { return false; }
+void write_run_record(const std::string& path, const RunConfig&, const History&, VHMN&) {
+    throw FileError(path, "this build has no HDF5 support (install libhdf5-dev and rebuild)");
+}
+RunRecord read_run_record(const std::string& path) {
+    throw FileError(path, "this build has no HDF5 support (install libhdf5-dev and rebuild)");
+}
+
+#else
+
+bool run_record_available() { return true; }
+
+namespace {
+
+void put_string_attr(H5::H5Object& obj, const char* name, const std::string& value) {
+    H5::StrType type(H5::PredType::C_S1, value.empty() ? 1 : value.size());
+    auto attr = obj.createAttribute(name, type, H5::DataSpace(H5S_SCALAR));
+    attr.write(type, value.empty() ? std::string(" ") : value);
+}
+
+template <typename T>
+void put_scalar_attr(H5::H5Object& obj, const char* name, T value, const H5::PredType& type) {
+    auto attr = obj.createAttribute(name, type, H5::DataSpace(H5S_SCALAR));
+    attr.write(type, &value);
+}
+
+void put_vector(H5::Group& g, const char* name, const std::vector<double>& v) {
+    hsize_t dims[1] = {v.size()};
+    auto ds = g.createDataSet(name, H5::PredType::NATIVE_DOUBLE, H5::DataSpace(1, dims));
+    if (!v.empty()) ds.write(v.data(), H5::PredType::NATIVE_DOUBLE);
+}
+
+void put_vector(H5::Group& g, const char* name, const std::vector<int64_t>& v) {
+    hsize_t dims[1] = {v.size()};
+    auto ds = g.createDataSet(name, H5::PredType::NATIVE_INT64, H5::DataSpace(1, dims));
+    if (!v.empty()) ds.write(v.data(), H5::PredType::NATIVE_INT64);
+}
+
+void put_matrix(H5::Group& g, const char* name, const std::vector<std::vector<double>>& rows) {
+    const hsize_t cols = rows.empty() ? 0 : rows.front().size();
+    std::vector<double> flat;
+    for (const auto& r : rows) {
+        if (r.size() != cols) throw std::runtime_error(std::string("ragged rows in ") + name);
+        flat.insert(flat.end(), r.begin(), r.end());
+    }
+    hsize_t dims[2] = {rows.size(), cols};
+    auto ds = g.createDataSet(name, H5::PredType::NATIVE_DOUBLE, H5::DataSpace(2, dims));
+    if (!flat.empty()) ds.write(flat.data(), H5::PredType::NATIVE_DOUBLE);
+}
+
+/// A CPU contiguous tensor as a dataset of its own shape (float32, int64 or uint8).
+void put_tensor(H5::Group& g, const std::string& name, torch::Tensor t) {
+    t = t.detach().to(torch::kCPU);
+    if (t.scalar_type() == torch::kBool) t = t.to(torch::kUInt8);
+    if (t.is_floating_point()) t = t.to(torch::kFloat);
+    t = t.contiguous();
+    std::vector<hsize_t> dims(t.sizes().begin(), t.sizes().end());
+    const H5::PredType& type = t.scalar_type() == torch::kFloat ? H5::PredType::NATIVE_FLOAT
+                               : t.scalar_type() == torch::kUInt8 ? H5::PredType::NATIVE_UINT8
+                                                                  : H5::PredType::NATIVE_INT64;
+    if (t.scalar_type() != torch::kFloat && t.scalar_type() != torch::kUInt8) t = t.to(torch::kInt64);
+    H5::DataSpace space(int(dims.size()), dims.data());
+    auto ds = g.createDataSet(name, type, space);
+    if (t.numel() > 0) ds.write(t.data_ptr(), type);
+}
+
+std::string get_string_attr(const H5::H5Object& obj, const char* name) {
+    auto attr = obj.openAttribute(name);
+    std::string out;
+    attr.read(attr.getStrType(), out);
+    return out;
+}
+
+template <typename T>
+std::vector<T> get_vector(const H5::Group& g, const char* name, const H5::PredType& type) {
+    auto ds = g.openDataSet(name);
+    hsize_t n = 0;
+    ds.getSpace().getSimpleExtentDims(&n);
+    std::vector<T> v(n);
+    if (n) ds.read(v.data(), type);
+    return v;
+}
+
+std::vector<std::vector<double>> get_matrix(const H5::Group& g, const char* name) {
+    auto ds = g.openDataSet(name);
+    hsize_t dims[2] = {0, 0};
+    ds.getSpace().getSimpleExtentDims(dims);
+    std::vector<double> flat(dims[0] * dims[1]);
+    if (!flat.empty()) ds.read(flat.data(), H5::PredType::NATIVE_DOUBLE);
+    std::vector<std::vector<double>> rows(dims[0]);
+    for (hsize_t i = 0; i < dims[0]; ++i)
+        rows[i].assign(flat.begin() + i * dims[1], flat.begin() + (i + 1) * dims[1]);
+    return rows;
+}
+
+void write_metrics(H5::H5File& file, const History& h) {
+    auto metrics = file.createGroup("/metrics");
+    auto ep = metrics.createGroup("epoch");
+    auto col = [&](auto get) {
+        std::vector<double> v;
+        for (const auto& e : h.epochs) v.push_back(get(e));
+        return v;
+    };
+    std::vector<int64_t> epoch, step;
+    for (const auto& e : h.epochs) epoch.push_back(e.epoch), step.push_back(e.step);
+    put_vector(ep, "epoch", epoch);
+    put_vector(ep, "step", step);
+    put_vector(ep, "train_loss", col([](const EpochStats& e) { return e.train_loss; }));
+    put_vector(ep, "train_acc", col([](const EpochStats& e) { return e.train_acc; }));
+    put_vector(ep, "test_top1", col([](const EpochStats& e) { return e.test_top1; }));
+    put_vector(ep, "test_top5", col([](const EpochStats& e) { return e.test_top5; }));
+    put_vector(ep, "test_loss", col([](const EpochStats& e) { return e.test_loss; }));
+    put_vector(ep, "lr", col([](const EpochStats& e) { return e.lr; }));
+    put_vector(ep, "seconds", col([](const EpochStats& e) { return e.seconds; }));
+
+    auto st = metrics.createGroup("step");
+    auto scol = [&](auto get) {
+        std::vector<double> v;
+        for (const auto& s : h.steps) v.push_back(get(s));
+        return v;
+    };
+    std::vector<int64_t> sstep, sepoch;
+    std::vector<std::vector<double>> bl, bg, el, eg;
+    for (const auto& s : h.steps) {
+        sstep.push_back(s.step), sepoch.push_back(s.epoch);
+        bl.push_back(s.beta_local), bg.push_back(s.beta_global);
+        el.push_back(s.entropy_local), eg.push_back(s.entropy_global);
+    }
+    put_vector(st, "step", sstep);
+    put_vector(st, "epoch", sepoch);
+    put_vector(st, "epoch_progress", scol([](const StepStats& s) { return s.epoch_progress; }));
+    put_vector(st, "loss", scol([](const StepStats& s) { return s.loss; }));
+    put_vector(st, "accuracy", scol([](const StepStats& s) { return s.accuracy; }));
+    put_vector(st, "lr", scol([](const StepStats& s) { return s.lr; }));
+    put_vector(st, "images_per_s", scol([](const StepStats& s) { return s.images_per_s; }));
+    put_matrix(st, "beta_local", bl);
+    put_matrix(st, "beta_global", bg);
+    put_matrix(st, "entropy_local", el);
+    put_matrix(st, "entropy_global", eg);
+}
+
+void write_model_and_banks(H5::H5File& file, VHMN& model) {
+    auto g = file.createGroup("/model");
+    for (const auto& p : model->named_parameters()) put_tensor(g, p.key(), p.value());
+    auto banks = file.createGroup("/banks");
+    for (int64_t b = 0; b < model->config().depth; ++b) {
+        auto block = banks.createGroup("block_" + std::to_string(b));
+        for (auto branch : {Branch::Local, Branch::Global}) {
+            auto bank = model->bank(b, branch);
+            auto bg = block.createGroup(branch == Branch::Local ? "local" : "global");
+            for (const auto& buf : bank->named_buffers(false)) put_tensor(bg, buf.key(), buf.value());
+        }
+    }
+}
+
+void write_dataset_info(H5::H5File& file, const DataInfo& d) {
+    auto g = file.createGroup("/dataset");
+    put_string_attr(g, "name", d.name);
+    put_string_attr(g, "format", d.format);
+    put_string_attr(g, "path", d.path);
+    put_string_attr(g, "class_names", nlohmann::json(d.class_names).dump());
+    put_scalar_attr(g, "train_size", d.train_size, H5::PredType::NATIVE_INT64);
+    put_scalar_attr(g, "test_size", d.test_size, H5::PredType::NATIVE_INT64);
+    put_scalar_attr(g, "full_train_size", d.full_train_size, H5::PredType::NATIVE_INT64);
+    put_scalar_attr(g, "fraction", d.fraction, H5::PredType::NATIVE_DOUBLE);
+    put_scalar_attr(g, "imbalance", d.imbalance, H5::PredType::NATIVE_DOUBLE);
+    put_vector(g, "mean", d.mean);
+    put_vector(g, "std", d.std);
+}
+
+}  // namespace
+
+void write_run_record(const std::string& path, const RunConfig& config, const History& history,
+                      VHMN& model) {
+    write_atomically(path, [&](const std::string& tmp) {
+        try {
+            H5::Exception::dontPrint();
+            H5::H5File file(tmp, H5F_ACC_TRUNC);
+            auto root = file.openGroup("/");
+            put_string_attr(root, "format", "vhmn-run-1");
+            put_string_attr(root, "config", nlohmann::json(config).dump());
+            write_metrics(file, history);
+            write_model_and_banks(file, model);
+            write_dataset_info(file, config.data);
+            file.close();
+        } catch (const H5::Exception& e) {
+            throw FileError(path, "HDF5 write failed: " + e.getDetailMsg());
+        }
+    });
+}
+
+RunRecord read_run_record(const std::string& path) {
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) throw FileError(path, "no such file");
+    RunRecord r;
+    try {
+        H5::Exception::dontPrint();
+        if (!H5::H5File::isHdf5(path)) throw FileError(path, "not an HDF5 file");
+        H5::H5File file(path, H5F_ACC_RDONLY);
+        auto root = file.openGroup("/");
+        if (!root.attrExists("format") || get_string_attr(root, "format") != "vhmn-run-1")
+            throw FileError(path, "not a V-HMN run record (no format \"vhmn-run-1\")");
+        r.config = nlohmann::json::parse(get_string_attr(root, "config")).get<RunConfig>();
+        auto ep = file.openGroup("/metrics/epoch");
+        const auto epoch = get_vector<int64_t>(ep, "epoch", H5::PredType::NATIVE_INT64);
+        const auto step = get_vector<int64_t>(ep, "step", H5::PredType::NATIVE_INT64);
+        auto d = [&](const char* n) { return get_vector<double>(ep, n, H5::PredType::NATIVE_DOUBLE); };
+        const auto tl = d("train_loss"), ta = d("train_acc"), t1 = d("test_top1"), t5 = d("test_top5"),
+                   tsl = d("test_loss"), lr = d("lr"), sec = d("seconds");
+        for (size_t i = 0; i < epoch.size(); ++i)
+            r.history.epochs.push_back({epoch[i], step[i], tl[i], ta[i], t1[i], t5[i], tsl[i], lr[i], sec[i]});
+        auto st = file.openGroup("/metrics/step");
+        const auto sstep = get_vector<int64_t>(st, "step", H5::PredType::NATIVE_INT64);
+        const auto sepoch = get_vector<int64_t>(st, "epoch", H5::PredType::NATIVE_INT64);
+        auto sd = [&](const char* n) { return get_vector<double>(st, n, H5::PredType::NATIVE_DOUBLE); };
+        const auto prog = sd("epoch_progress"), loss = sd("loss"), acc = sd("accuracy"), slr = sd("lr"),
+                   ips = sd("images_per_s");
+        const auto bl = get_matrix(st, "beta_local"), bg = get_matrix(st, "beta_global"),
+                   el = get_matrix(st, "entropy_local"), eg = get_matrix(st, "entropy_global");
+        for (size_t i = 0; i < sstep.size(); ++i) {
+            StepStats s;
+            s.step = sstep[i], s.epoch = sepoch[i], s.epoch_progress = prog[i], s.loss = loss[i];
+            s.accuracy = acc[i], s.lr = slr[i], s.images_per_s = ips[i];
+            s.beta_local = bl[i], s.beta_global = bg[i], s.entropy_local = el[i], s.entropy_global = eg[i];
+            s.epochs = r.config.train.epochs;
+            r.history.steps.push_back(s);
+        }
+    } catch (const H5::Exception& e) {
+        throw FileError(path, "corrupt run record: " + e.getDetailMsg());
+    } catch (const nlohmann::json::exception& e) {
+        throw FileError(path, std::string("corrupt run config: ") + e.what());
+    } catch (const ConfigError& e) {
+        throw FileError(path, e.what());
+    }
+    return r;
+}
+
+#endif
+
+}  // namespace vhmn

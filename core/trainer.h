@@ -1,0 +1,116 @@
+#pragma once
+// The training loop (paper A.6): Adam/AdamW, warm-up + cosine, gradient clipping, evaluation each
+// epoch, bank commits after each optimizer step, a checkpoint each epoch, pause/resume/stop from
+// another thread. Progress goes to callbacks; the trainer never knows who listens.
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include <torch/torch.h>
+
+#include "core/data.h"
+#include "core/metrics.h"
+#include "core/model.h"
+#include "core/train_config.h"
+
+namespace vhmn {
+
+/// File names inside a run folder.
+namespace run_files {
+inline constexpr const char* kConfig = "config.json";
+inline constexpr const char* kCheckpoint = "checkpoint.pt";
+inline constexpr const char* kModel = "model.pt";
+inline constexpr const char* kRecord = "run.h5";
+}  // namespace run_files
+
+/// Pause / resume / stop, set from any thread; the trainer looks between steps.
+class TrainControl {
+public:
+    void pause();
+    void resume();
+    void stop();
+    bool paused() const { return paused_; }
+    bool stop_requested() const { return stop_; }
+    /// Trainer side: block while paused; false once stop was requested.
+    bool proceed();
+
+private:
+    std::atomic<bool> paused_{false}, stop_{false};
+    std::mutex mutex_;
+    std::condition_variable cv_;
+};
+
+struct TrainCallbacks {
+    std::function<void(const StepStats&)> on_step;    ///< every log_every steps
+    std::function<void(const EpochStats&)> on_epoch;  ///< after evaluation and checkpoint
+    std::function<void(const std::string&)> on_message;
+};
+
+/// Augmentation of one batch: images01 [B,C,H,W] float in [0,1] on the device, labels/indices [B].
+using AugmentFn = std::function<data::AugmentedBatch(const torch::Tensor& images01,
+                                                     const torch::Tensor& labels,
+                                                     const torch::Tensor& indices, at::Generator& gen)>;
+
+/// A training failure that leaves the run on disk consistent (e.g. a NaN loss).
+class TrainingError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+enum class TrainOutcome { Finished, Stopped };
+
+/// uint8 [B,C,H,W] → float in [0,1]; then (x − mean) / std per channel.
+torch::Tensor normalize_images(const torch::Tensor& images01, const std::vector<double>& mean,
+                               const std::vector<double>& std);
+
+/// Top-1/top-5/loss of a model on a split, in batches, without gradients, in eval mode.
+EvalResult evaluate(VHMN& model, const data::Split& split, const std::vector<double>& mean,
+                    const std::vector<double>& std, int64_t batch, const torch::Device& device);
+
+class Trainer {
+public:
+    /// `run_dir` receives config.json now, checkpoint.pt + run.h5 each epoch and model.pt at the
+    /// end; empty means nothing is saved (tests).
+    Trainer(RunConfig config, data::Split train, data::Split test, AugmentFn augment,
+            std::string run_dir);
+    ~Trainer();
+
+    /// Continue from run_dir/checkpoint.pt: model, banks, optimizer, step, history. The run's own
+    /// config is kept except `train.epochs`, which may be raised to train longer.
+    void resume();
+
+    /// Train until the configured epochs are done or `control` asks to stop (between steps; the
+    /// last epoch checkpoint stays the resumable state).
+    TrainOutcome run(const TrainCallbacks& callbacks = {}, TrainControl* control = nullptr);
+
+    VHMN& model() { return model_; }
+    const History& history() const { return history_; }
+    int64_t epochs_done() const { return epochs_done_; }
+    int64_t steps_per_epoch() const;
+    const RunConfig& config() const { return config_; }
+    torch::Device device() const { return device_; }
+
+private:
+    void save_checkpoint();
+    void write_record();
+    double train_epoch(int64_t epoch, const TrainCallbacks& cb, TrainControl* control, bool& stopped,
+                       double& train_acc);
+    void set_lr(double lr);
+
+    RunConfig config_;
+    data::Split train_, test_;
+    AugmentFn augment_;
+    std::string run_dir_;
+    torch::Device device_;
+    VHMN model_{nullptr};
+    std::unique_ptr<torch::optim::Optimizer> optimizer_;
+    History history_;
+    int64_t epochs_done_ = 0;
+    int64_t step_ = 0;
+    double last_eval_seconds_ = 0;
+};
+
+}  // namespace vhmn
