@@ -3,6 +3,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
+
 #include <QFileInfo>
 #include <QProcess>
 #include <QTemporaryDir>
@@ -10,7 +12,12 @@
 
 #include "core/config.h"
 #include "core/stats.h"
+#include "tests/dataset_writers.h"
 #include "tests/suite.h"
+
+#ifdef VHMN_WITH_OPENCV
+#include <opencv2/imgcodecs.hpp>
+#endif
 
 using namespace vhmn;
 
@@ -112,6 +119,65 @@ private Q_SLOTS:
         auto j = nlohmann::json::parse(r.out.toStdString());
         QVERIFY(j["train_img_per_s"].get<double>() > 0);
         QVERIFY(j["infer_img_per_s"].get<double>() > j["train_img_per_s"].get<double>());
+    }
+
+    void badDatasetFilesFailCleanly() {
+        // Every broken dataset ends with exactly one error line naming the file and a non-zero
+        // exit code from the real binary (no crash, no core dump).
+        namespace w = vhmn::test::writers;
+        namespace fs = std::filesystem;
+        QTemporaryDir tmp;
+        const fs::path root(tmp.path().toStdString());
+        struct Case {
+            std::string name;
+            fs::path data;
+            std::string mentions;
+        };
+        std::vector<Case> cases;
+        const fs::path trunc = root / "truncated";
+        fs::create_directories(trunc);
+        w::write_idx(trunc, false);
+        fs::resize_file(trunc / "train-images-idx3-ubyte", 30);
+        cases.push_back({"truncated file", trunc, "train-images-idx3-ubyte"});
+        const fs::path magic = root / "magic";
+        fs::create_directories(magic);
+        w::write_idx(magic, false);
+        w::write_file(magic / "t10k-labels-idx1-ubyte", w::idx_file(0x00000803, {3}, {0, 1, 2}));
+        cases.push_back({"wrong magic number", magic, "t10k-labels-idx1-ubyte"});
+        const fs::path gz = root / "gz";
+        fs::create_directories(gz);
+        w::write_idx(gz, true);
+        w::write_file(gz / "t10k-images-idx3-ubyte.gz", {0x1f, 0x8b, 8, 0, 1, 2, 3});
+        cases.push_back({"corrupt gzip", gz, "t10k-images-idx3-ubyte.gz"});
+#ifdef VHMN_WITH_OPENCV
+        auto folder = [&](const std::string& name, const std::vector<std::string>& train,
+                          const std::vector<std::string>& test) {
+            const fs::path d = root / name;
+            const cv::Mat img(8, 8, CV_8UC3, cv::Scalar(10, 20, 30));
+            for (const auto& [split, classes] : {std::pair{"train", train}, std::pair{"test", test}})
+                for (const auto& c : classes) {
+                    fs::create_directories(d / split / c);
+                    cv::imwrite((d / split / c / "0.png").string(), img);
+                }
+            return d;
+        };
+        const fs::path empty = folder("empty", {"cat", "dog"}, {"cat", "dog"});
+        fs::remove(empty / "train" / "dog" / "0.png");
+        cases.push_back({"empty class folder", empty, "dog"});
+        const fs::path unreadable = folder("unreadable", {"cat", "dog"}, {"cat", "dog"});
+        w::write_file(unreadable / "test" / "cat" / "0.png", {1, 2, 3, 4});
+        cases.push_back({"unreadable image", unreadable, "0.png"});
+        const fs::path disagree = folder("disagree", {"cat", "dog"}, {"cat", "cow"});
+        cases.push_back({"class folders disagree", disagree, "cow"});
+#endif
+        for (const auto& c : cases) {
+            auto r = run_cli({"train", "--data", QString::fromStdString(c.data.string()), "--out",
+                              tmp.filePath(QString::fromStdString("out-" + c.name)), "--epochs", "1"});
+            const QString what = QString::fromStdString(c.name) + ": " + r.err;
+            QVERIFY2(r.code > 0, qPrintable(what));
+            QVERIFY2(r.err.contains(QString::fromStdString(c.mentions)), qPrintable(what));
+            QVERIFY2(r.err.trimmed().count('\n') == 0, qPrintable(what));
+        }
     }
 
     void badFlagValuesFailCleanly() {
