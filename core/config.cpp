@@ -56,7 +56,6 @@ void ModelConfig::validate() const {
                                            std::to_string(window));
     require(window <= 2 * grid() + 1, "window",
             "k=" + std::to_string(window) + " is larger than the token grid allows");
-    require(classes >= 1, "classes", "must be at least 1");
     require(local_slots >= classes, "local_slots",
             "needs at least one slot per class (" + std::to_string(classes) + " classes), got " +
                 std::to_string(local_slots));

@@ -15,9 +15,10 @@ torch::Tensor sample_tokens(int64_t batch, int64_t tokens, int64_t per_image) {
 }
 
 /// Rows of the batch that may be written (all when ctx.write is undefined): CPU int64 indices.
+/// `ctx` is the host copy made once per forward pass by VHMNImpl::run.
 torch::Tensor written_rows(const WriteContext& ctx, int64_t batch) {
     if (!ctx.write.defined()) return torch::arange(batch, torch::kInt64);
-    return ctx.write.to(torch::kCPU).to(torch::kBool).nonzero().flatten();
+    return ctx.write.to(torch::kBool).nonzero().flatten();
 }
 
 /// Keep what was asked for from a refinement record: the trace, and/or the mean entropy.
@@ -62,9 +63,7 @@ torch::Tensor LocalMemoryImpl::forward(const torch::Tensor& y, int64_t iteration
                         .index_select(0, rows.to(q.device()))
                         .gather(1, pick.to(q.device()).unsqueeze(-1).expand({b, t, L}))
                         .reshape({b * t, L});
-        auto rep = [&](const torch::Tensor& v) {
-            return v.to(torch::kCPU).index_select(0, rows).repeat_interleave(t);
-        };
+        auto rep = [&](const torch::Tensor& v) { return v.index_select(0, rows).repeat_interleave(t); };
         auto flat = pick.reshape({b * t});
         bank->stage(vecs, rep(ctx->labels), rep(ctx->indices), flat.div(grid_, "floor"),
                     flat.remainder(grid_), ctx->step);
@@ -90,8 +89,8 @@ torch::Tensor GlobalMemoryImpl::forward(const torch::Tensor& y, int64_t iteratio
         auto rows = written_rows(*ctx, q.size(0));
         auto none = torch::full({rows.size(0)}, -1, torch::kInt64);
         bank->stage(q.detach().index_select(0, rows.to(q.device())),
-                    ctx->labels.to(torch::kCPU).index_select(0, rows),
-                    ctx->indices.to(torch::kCPU).index_select(0, rows), none, none, ctx->step);
+                    ctx->labels.index_select(0, rows), ctx->indices.index_select(0, rows), none, none,
+                    ctx->step);
     }
     return out(torch::cat({q, z}, -1)).unsqueeze(1);  // [B, 1, D], broadcast over tokens
 }
@@ -157,6 +156,15 @@ torch::Tensor VHMNImpl::embed(const torch::Tensor& x) {
 
 torch::Tensor VHMNImpl::run(const torch::Tensor& x, const WriteContext* ctx, ForwardTrace* trace,
                             const std::vector<int64_t>& record) {
+    // Bank writes read labels/indices on the host: move them there once, not per block and branch.
+    WriteContext host;
+    if (ctx && is_training()) {
+        host = {ctx->labels.to(torch::kCPU), ctx->indices.to(torch::kCPU),
+                ctx->write.defined() ? ctx->write.to(torch::kCPU) : torch::Tensor(), ctx->step};
+        ctx = &host;
+    } else {
+        ctx = nullptr;
+    }
     auto h = embed(x);
     if (trace) trace->blocks.resize(blocks->size());
     for (size_t i = 0; i < blocks->size(); ++i) {

@@ -108,14 +108,19 @@ std::vector<std::vector<double>> get_matrix(const H5::Group& g, const char* name
     return rows;
 }
 
+/// One field of every row, as a column.
+template <typename Row, typename Get>
+std::vector<double> column(const std::vector<Row>& rows, Get get) {
+    std::vector<double> v;
+    v.reserve(rows.size());
+    for (const auto& r : rows) v.push_back(get(r));
+    return v;
+}
+
 void write_metrics(H5::H5File& file, const History& h) {
     auto metrics = file.createGroup("/metrics");
     auto ep = metrics.createGroup("epoch");
-    auto col = [&](auto get) {
-        std::vector<double> v;
-        for (const auto& e : h.epochs) v.push_back(get(e));
-        return v;
-    };
+    auto col = [&](auto get) { return column(h.epochs, get); };
     std::vector<int64_t> epoch, step;
     for (const auto& e : h.epochs) epoch.push_back(e.epoch), step.push_back(e.step);
     put_vector(ep, "epoch", epoch);
@@ -129,11 +134,7 @@ void write_metrics(H5::H5File& file, const History& h) {
     put_vector(ep, "seconds", col([](const EpochStats& e) { return e.seconds; }));
 
     auto st = metrics.createGroup("step");
-    auto scol = [&](auto get) {
-        std::vector<double> v;
-        for (const auto& s : h.steps) v.push_back(get(s));
-        return v;
-    };
+    auto scol = [&](auto get) { return column(h.steps, get); };
     std::vector<int64_t> sstep, sepoch;
     std::vector<std::vector<double>> bl, bg, el, eg;
     for (const auto& s : h.steps) {

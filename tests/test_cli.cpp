@@ -94,6 +94,10 @@ private Q_SLOTS:
         QVERIFY(j["top1"].get<double>() >= 0 && j["top1"].get<double>() <= 100);
         QVERIFY(j["top5"].get<double>() >= j["top1"].get<double>());
         QVERIFY(j.contains("loss"));
+        // Another dataset (other classes) is refused rather than evaluated into a meaningless figure.
+        auto other = run_cli({"eval", run, "--data", QString(VHMN_DATASETS_DIR) + "/mnist"});
+        if (QFileInfo::exists(QString(VHMN_DATASETS_DIR) + "/mnist"))
+            QVERIFY2(other.code > 0 && other.err.contains("not the dataset this run was trained on"), qPrintable(other.err));
         // The run already exists: training into it again without --resume is refused, nothing lost.
         const auto before = QFileInfo(run + "/model.pt").lastModified();
         auto again = run_cli({"train", "--data", "builtin-small", "--out", run, "--epochs", "2"});

@@ -4,7 +4,8 @@
 #include <nlohmann/json.hpp>
 
 #include "app/cli/commands.h"
-#include "app/experiment.h"
+#include "core/trainer.h"
+#include "datasets/readers.h"
 #include "core/error.h"
 #include "core/model_io.h"
 #include "core/runtime.h"
@@ -36,11 +37,15 @@ void add_eval(CLI::App& app) {
         if (!fs::exists(weights)) weights = (fs::path(o->dir) / run_files::kCheckpoint).string();
         VHMN model = load_model(weights, device);
         if (o->iterations >= 0) model->set_iterations(o->iterations);
-        auto data = app::prepare_data(o->data, 1.0, 1.0, 0, cfg.model.channels, cfg.model.image_size);
-        if (data.dataset.classes() != cfg.model.classes)
-            throw ConfigError("--data " + o->data + " has " + std::to_string(data.dataset.classes()) +
-                              " classes but the run was trained on " + std::to_string(cfg.model.classes));
-        const EvalResult r = evaluate(model, data.dataset.test, cfg.data.mean, cfg.data.std, o->batch, device);
+        data::LoadOptions load;  // normalisation comes from the run, so no statistics are computed
+        load.channels = cfg.model.channels, load.image_size = cfg.model.image_size;
+        const data::Dataset dataset = data::load_dataset(o->data, load);
+        if (dataset.classes() != cfg.model.classes ||
+            (!cfg.data.class_names.empty() && dataset.class_names != cfg.data.class_names))
+            throw ConfigError("--data " + o->data + " (" + dataset.name + ", " + std::to_string(dataset.classes()) +
+                              " classes) is not the dataset this run was trained on (" + cfg.data.name + ", " +
+                              std::to_string(cfg.model.classes) + " classes)");
+        const EvalResult r = evaluate(model, dataset.test, cfg.data.mean, cfg.data.std, o->batch, device);
         if (o->json) {
             nlohmann::json j;
             j["top1"] = r.top1, j["top5"] = r.top5, j["loss"] = r.loss, j["count"] = r.count;
@@ -48,7 +53,7 @@ void add_eval(CLI::App& app) {
             std::cout << j.dump(2) << "\n";
         } else {
             std::printf("%s on %s (%lld test images, T = %lld): top1 %.2f%%  top5 %.2f%%  loss %.4f\n",
-                        o->dir.c_str(), data.dataset.name.c_str(), (long long)r.count,
+                        o->dir.c_str(), dataset.name.c_str(), (long long)r.count,
                         (long long)model->iterations(), r.top1, r.top5, r.loss);
         }
     });
