@@ -2,7 +2,10 @@
 
 #include <filesystem>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/model_io.h"
+#include "core/run_record.h"
 #include "datasets/readers.h"
 #include "datasets/subsets.h"
 
@@ -87,6 +90,64 @@ std::unique_ptr<Trainer> make_trainer(const TrainRequest& req) {
                                              make_augment_fn(augment, cfg.model.classes), req.out);
     if (req.resume) trainer->resume();
     return trainer;
+}
+
+OpenedRun open_run(const std::string& dir, const std::string& data_path, const torch::Device& device) {
+    OpenedRun run;
+    run.dir = dir;
+    run.config = read_run_config(dir);
+    std::string weights = (fs::path(dir) / run_files::kModel).string();
+    if (!fs::exists(weights)) weights = (fs::path(dir) / run_files::kCheckpoint).string();
+    run.model = load_model(weights, device);
+    const auto& cfg = run.config;
+    data::LoadOptions load;  // normalisation comes from the run, so no statistics are computed
+    load.channels = cfg.model.channels, load.image_size = cfg.model.image_size;
+    run.dataset = data::load_dataset(data_path, load);
+    if (run.dataset.classes() != cfg.model.classes ||
+        (!cfg.data.class_names.empty() && run.dataset.class_names != cfg.data.class_names))
+        throw ConfigError("--data " + data_path + " (" + run.dataset.name + ", " +
+                          std::to_string(run.dataset.classes()) + " classes) is not the dataset this run was trained on (" +
+                          cfg.data.name + ", " + std::to_string(cfg.model.classes) + " classes)");
+    const std::string record = (fs::path(dir) / run_files::kRecord).string();
+    if (run_record_available() && fs::exists(record)) {
+        try {
+            run.epochs = int64_t(read_run_record(record).history.epochs.size());
+        } catch (const FileError&) {
+            run.epochs = -1;  // the weights are usable without the record
+        }
+    }
+    return run;
+}
+
+ProbeInput probe_input(const OpenedRun& run, const torch::Device& device, int64_t batch, int64_t limit) {
+    if (limit < 0) throw ConfigError("--limit must be >= 0, got " + std::to_string(limit));
+    ProbeInput in;
+    in.model = run.model;
+    in.test = run.dataset.test;
+    if (limit > 0 && limit < in.test.size()) {
+        in.test.images = in.test.images.slice(0, 0, limit);
+        in.test.labels = in.test.labels.slice(0, 0, limit);
+        in.test.index = in.test.index.slice(0, 0, limit);
+    }
+    in.mean = run.config.data.mean, in.std = run.config.data.std;
+    in.device = device;
+    in.batch = batch;
+    return in;
+}
+
+std::vector<std::string> save_probe(const OpenedRun& run, ProbeResult result) {
+    result.params["epochs"] = run.epochs;
+    result.params["test_images_in_dataset"] = run.dataset.test.size();
+    std::vector<std::string> written;
+    const std::string csv = (fs::path(run.dir) / ("probe_" + result.name + ".csv")).string();
+    write_text_atomically(csv, result.table.to_csv());
+    written.push_back(csv);
+    const std::string record = (fs::path(run.dir) / run_files::kRecord).string();
+    if (run_record_available() && fs::exists(record)) {
+        write_probe_record(record, result);
+        written.push_back(record + ":/probes/" + result.name);
+    }
+    return written;
 }
 
 }  // namespace vhmn::app

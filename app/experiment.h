@@ -5,6 +5,7 @@
 #include <string>
 
 #include "core/data.h"
+#include "core/probes.h"
 #include "core/trainer.h"
 #include "datasets/augment.h"
 
@@ -40,6 +41,27 @@ PreparedData prepare_data(const std::string& path, double fraction, double imbal
 /// continues from its checkpoint. An existing run folder without `resume` is an error (nothing
 /// already saved is overwritten).
 std::unique_ptr<Trainer> make_trainer(const TrainRequest& request);
+
+/// A trained run opened for probes, evaluation and the GUI's inspector.
+struct OpenedRun {
+    std::string dir;
+    RunConfig config;
+    VHMN model{nullptr};
+    data::Dataset dataset;  ///< the full dataset as read: test images are probed, train images
+                            ///< are the sources of the stored memories (provenance indices)
+    int64_t epochs = -1;    ///< epochs the weights were trained for (−1: unknown)
+};
+
+/// Read `dir`'s config and weights (model.pt, else checkpoint.pt) onto `device` and the dataset at
+/// `data_path`, which must be the one the run was trained on (same classes; ConfigError otherwise).
+OpenedRun open_run(const std::string& dir, const std::string& data_path, const torch::Device& device);
+
+/// Probe inputs over the opened run's test split (the first `limit` images when limit > 0).
+ProbeInput probe_input(const OpenedRun& run, const torch::Device& device, int64_t batch, int64_t limit = 0);
+
+/// Write a probe result beside the run: <dir>/probe_<name>.csv, and /probes/<name> in run.h5
+/// (when this build has HDF5). Returns the paths written.
+std::vector<std::string> save_probe(const OpenedRun& run, ProbeResult result);
 
 /// Augmentation callback for the trainer.
 AugmentFn make_augment_fn(const data::AugmentConfig& cfg, int64_t classes);

@@ -20,6 +20,13 @@ void write_run_record(const std::string& path, const RunConfig&, const History&,
 RunRecord read_run_record(const std::string& path) {
     throw FileError(path, "this build has no HDF5 support (install libhdf5-dev and rebuild)");
 }
+void write_probe_record(const std::string& path, const ProbeResult&) {
+    throw FileError(path, "this build has no HDF5 support (install libhdf5-dev and rebuild)");
+}
+StoredProbe read_probe_record(const std::string& path, const std::string&) {
+    throw FileError(path, "this build has no HDF5 support (install libhdf5-dev and rebuild)");
+}
+std::vector<std::string> probe_names(const std::string&) { return {}; }
 
 #else
 
@@ -184,6 +191,87 @@ void write_dataset_info(H5::H5File& file, const DataInfo& d) {
     put_vector(g, "std", d.std);
 }
 
+
+/// Open (creating as needed) the group at a '/'-separated path below `root`.
+H5::Group ensure_group(H5::Group root, const std::string& path) {
+    H5::Group g = root;
+    size_t start = 0;
+    while (start < path.size()) {
+        size_t end = path.find('/', start);
+        if (end == std::string::npos) end = path.size();
+        const std::string part = path.substr(start, end - start);
+        if (!part.empty()) g = g.exists(part) ? g.openGroup(part) : g.createGroup(part);
+        start = end + 1;
+    }
+    return g;
+}
+
+void put_strings(H5::Group& g, const std::string& name, const std::vector<std::string>& v) {
+    size_t len = 1;
+    for (const auto& s : v) len = std::max(len, s.size());
+    std::vector<char> flat(v.size() * len, '\0');
+    for (size_t i = 0; i < v.size(); ++i) std::copy(v[i].begin(), v[i].end(), flat.begin() + long(i * len));
+    H5::StrType type(H5::PredType::C_S1, len);
+    type.setStrpad(H5T_STR_NULLPAD);
+    hsize_t dims[1] = {v.size()};
+    auto ds = g.createDataSet(name, type, H5::DataSpace(1, dims));
+    if (!v.empty()) ds.write(flat.data(), type);
+}
+
+std::vector<std::string> get_strings(const H5::Group& g, const std::string& name) {
+    auto ds = g.openDataSet(name);
+    hsize_t n = 0;
+    ds.getSpace().getSimpleExtentDims(&n);
+    auto type = ds.getStrType();
+    if (type.isVariableStr()) throw H5::DataSetIException("get_strings", "variable-length strings are not supported");
+    const size_t len = type.getSize();
+    std::vector<char> flat(n * len);
+    if (n) ds.read(flat.data(), type);
+    std::vector<std::string> out(n);
+    for (hsize_t i = 0; i < n; ++i) {
+        std::string s(flat.data() + i * len, len);
+        out[i] = s.substr(0, s.find('\0'));
+    }
+    return out;
+}
+
+void write_probe(H5::H5File& file, const ProbeResult& r) {
+    auto probes = ensure_group(file.openGroup("/"), "probes");
+    if (probes.exists(r.name)) probes.unlink(r.name);
+    auto g = probes.createGroup(r.name);
+    put_string_attr(g, "format", "vhmn-probe-1");
+    put_string_attr(g, "params", r.params.dump());
+    put_string_attr(g, "columns", nlohmann::json(r.table.columns()).dump());
+    auto t = g.createGroup("table");
+    for (size_t c = 0; c < r.table.columns().size(); ++c) {
+        const auto& name = r.table.columns()[c];
+        if (r.table.is_text(c)) {
+            put_strings(t, name, r.table.texts(name));
+        } else if (r.table.is_integer(c)) {
+            std::vector<int64_t> v;
+            for (size_t i = 0; i < r.table.rows(); ++i) v.push_back(std::get<int64_t>(r.table.at(i, c)));
+            put_vector(t, name.c_str(), v);
+        } else {
+            put_vector(t, name.c_str(), r.table.numbers(name));
+        }
+    }
+    for (const auto& [key, tensor] : r.arrays) {
+        const auto slash = key.rfind('/');
+        auto parent = slash == std::string::npos ? g : ensure_group(g, key.substr(0, slash));
+        put_tensor(parent, slash == std::string::npos ? key : key.substr(slash + 1), tensor);
+    }
+}
+
+/// Carry /probes from an earlier record into a new file (both open).
+void copy_probes(const std::string& old_path, H5::H5File& file) {
+    std::error_code ec;
+    if (!std::filesystem::exists(old_path, ec) || !H5::H5File::isHdf5(old_path)) return;
+    H5::H5File old(old_path, H5F_ACC_RDONLY);
+    if (!old.exists("probes")) return;
+    if (H5Ocopy(old.getId(), "probes", file.getId(), "probes", H5P_DEFAULT, H5P_DEFAULT) < 0)
+        throw H5::FileIException("copy_probes", "cannot copy /probes from the previous record");
+}
+
 }  // namespace
 
 void write_run_record(const std::string& path, const RunConfig& config, const History& history,
@@ -198,6 +286,11 @@ void write_run_record(const std::string& path, const RunConfig& config, const Hi
             write_metrics(file, history);
             write_model_and_banks(file, model);
             write_dataset_info(file, config.data);
+            try {
+                copy_probes(path, file);
+            } catch (const H5::Exception&) {
+                // An unreadable earlier record must not stop training: its probes are dropped.
+            }
             file.close();
         } catch (const H5::Exception& e) {
             throw FileError(path, "HDF5 write failed: " + e.getDetailMsg());
@@ -249,6 +342,86 @@ RunRecord read_run_record(const std::string& path) {
         throw FileError(path, e.what());
     }
     return r;
+}
+
+void write_probe_record(const std::string& path, const ProbeResult& result) {
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) throw FileError(path, "no such file (train the run first)");
+    if (result.name.empty() || result.name.find('/') != std::string::npos)
+        throw ConfigError("probe name '" + result.name + "' is not a plain name");
+    write_atomically(path, [&](const std::string& tmp) {
+        std::filesystem::copy_file(path, tmp, std::filesystem::copy_options::overwrite_existing);
+        try {
+            H5::Exception::dontPrint();
+            if (!H5::H5File::isHdf5(tmp)) throw FileError(path, "not an HDF5 file");
+            H5::H5File file(tmp, H5F_ACC_RDWR);
+            write_probe(file, result);
+            file.close();
+        } catch (const H5::Exception& e) {
+            throw FileError(path, "HDF5 write failed: " + e.getDetailMsg());
+        }
+    });
+}
+
+StoredProbe read_probe_record(const std::string& path, const std::string& name) {
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) throw FileError(path, "no such file");
+    try {
+        H5::Exception::dontPrint();
+        if (!H5::H5File::isHdf5(path)) throw FileError(path, "not an HDF5 file");
+        H5::H5File file(path, H5F_ACC_RDONLY);
+        if (!file.exists("probes") || !file.openGroup("probes").exists(name))
+            throw FileError(path, "has no probe '" + name + "' (run `vhmn probe " + name + "` first)");
+        auto g = file.openGroup("probes").openGroup(name);
+        StoredProbe out;
+        out.params = nlohmann::json::parse(get_string_attr(g, "params"));
+        const auto columns = nlohmann::json::parse(get_string_attr(g, "columns")).get<std::vector<std::string>>();
+        auto t = g.openGroup("table");
+        std::vector<std::vector<Cell>> cols;
+        size_t rows = 0;
+        for (const auto& c : columns) {
+            auto ds = t.openDataSet(c);
+            std::vector<Cell> v;
+            const auto cls = ds.getTypeClass();
+            if (cls == H5T_STRING) {
+                for (auto& s : get_strings(t, c)) v.emplace_back(std::move(s));
+            } else if (cls == H5T_INTEGER) {
+                for (auto x : get_vector<int64_t>(t, c.c_str(), H5::PredType::NATIVE_INT64)) v.emplace_back(x);
+            } else {
+                for (auto x : get_vector<double>(t, c.c_str(), H5::PredType::NATIVE_DOUBLE)) v.emplace_back(x);
+            }
+            rows = v.size();
+            cols.push_back(std::move(v));
+        }
+        out.table = Table(columns);
+        for (size_t i = 0; i < rows; ++i) {
+            std::vector<Cell> row;
+            for (auto& col : cols) {
+                if (col.size() != rows) throw FileError(path, "probe '" + name + "' has columns of different lengths");
+                row.push_back(col[i]);
+            }
+            out.table.add_row(std::move(row));
+        }
+        return out;
+    } catch (const H5::Exception& e) {
+        throw FileError(path, "corrupt probe record '" + name + "': " + e.getDetailMsg());
+    } catch (const nlohmann::json::exception& e) {
+        throw FileError(path, "corrupt probe record '" + name + "': " + e.what());
+    }
+}
+
+std::vector<std::string> probe_names(const std::string& path) {
+    std::vector<std::string> names;
+    try {
+        H5::Exception::dontPrint();
+        if (!H5::H5File::isHdf5(path)) return names;
+        H5::H5File file(path, H5F_ACC_RDONLY);
+        if (!file.exists("probes")) return names;
+        auto g = file.openGroup("probes");
+        for (hsize_t i = 0; i < g.getNumObjs(); ++i) names.push_back(g.getObjnameByIdx(i));
+    } catch (const H5::Exception&) {
+    }
+    return names;
 }
 
 #endif

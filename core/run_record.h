@@ -12,12 +12,19 @@
 //                        col, step [K] int64, cursor [classes] int64 (provenance per slot)
 //   /dataset             attrs: name, format, path, class_names (JSON list), train_size,
 //                        test_size, full_train_size, fraction, imbalance; datasets mean, std
-//   /probes/<name>/      results of `vhmn probe` (see the probes' documentation)
+//   /probes/<name>/      results of `vhmn probe <name>`: attrs format = "vhmn-probe-1", params
+//                        (JSON: what was asked and summary values), columns (JSON list);
+//                        table/<column> 1-D (float64, int64 or fixed-length strings), one entry
+//                        per table row (the same rows as the probe's CSV); further arrays by name
+//                        (e.g. weights: mean_alpha [classes, K]; image: input [C, H, W] uint8,
+//                        block_<i>/local/sources [k, C, H, W] uint8)
 //
-// The file is rewritten atomically after every epoch (temp file + rename).
+// The file is rewritten atomically after every epoch (temp file + rename); probe results already
+// in it are carried over (the params record the epoch they were computed at).
 #include <string>
 
 #include "core/metrics.h"
+#include "core/probes.h"
 #include "core/model.h"
 #include "core/train_config.h"
 
@@ -35,5 +42,18 @@ struct RunRecord {
 };
 /// Read config and metrics (not the weights). FileError for a missing/corrupt file.
 RunRecord read_run_record(const std::string& path);
+
+/// Store a probe result as /probes/<result.name> in an existing run.h5 (replacing an earlier one
+/// of that name), atomically: a copy is edited and renamed over the file.
+void write_probe_record(const std::string& path, const ProbeResult& result);
+
+struct StoredProbe {
+    nlohmann::json params;
+    Table table;
+};
+/// Read a probe's params and table back (FileError if the file or the probe is missing).
+StoredProbe read_probe_record(const std::string& path, const std::string& name);
+/// Names of the probes stored in a run.h5 (empty if none).
+std::vector<std::string> probe_names(const std::string& path);
 
 }  // namespace vhmn

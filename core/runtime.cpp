@@ -41,4 +41,11 @@ torch::Device parse_device(const std::string& name) {
     throw ConfigError("--device '" + name + "' is not a valid device (cpu, cuda, cuda:N)");
 }
 
+uint64_t mix_seed(uint64_t seed, uint64_t a, uint64_t stream) {
+    uint64_t x = seed * 0x9E3779B97F4A7C15ull ^ (a + 1) * 0xBF58476D1CE4E5B9ull ^ (stream + 1) * 0x94D049BB133111EBull;
+    x ^= x >> 31;
+    x *= 0xD6E8FEB86659FD93ull;
+    return x ^ (x >> 29);
+}
+
 }  // namespace vhmn

@@ -15,4 +15,8 @@ int configure_threads(std::optional<int> requested = std::nullopt);
 torch::Device parse_device(const std::string& name);
 bool cuda_available();
 
+/// A seed derived from (seed, a, stream) with good mixing: the trainer reseeds each epoch from
+/// (seed, epoch, stream), so a resumed run replays exactly; probes seed each corruption condition.
+uint64_t mix_seed(uint64_t seed, uint64_t a, uint64_t stream);
+
 }  // namespace vhmn

@@ -75,15 +75,6 @@ private:
     bool on_;
 };
 
-/// Seeds derived from (seed, epoch, stream): every epoch draws its order, augmentation and token
-/// choices from generators seeded afresh, so resuming at an epoch boundary replays exactly.
-uint64_t mix_seed(uint64_t seed, uint64_t epoch, uint64_t stream) {
-    uint64_t x = seed * 0x9E3779B97F4A7C15ull ^ (epoch + 1) * 0xBF58476D1CE4E5B9ull ^ (stream + 1) * 0x94D049BB133111EBull;
-    x ^= x >> 31;
-    x *= 0xD6E8FEB86659FD93ull;
-    return x ^ (x >> 29);
-}
-
 torch::Tensor per_channel(const std::vector<double>& v, const torch::Tensor& like) {
     std::vector<float> f(v.begin(), v.end());
     return torch::tensor(f).view({1, -1, 1, 1}).to(like.device(), like.scalar_type());

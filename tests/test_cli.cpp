@@ -11,6 +11,7 @@
 #include <QtTest>
 
 #include "core/config.h"
+#include "core/run_record.h"
 #include "core/stats.h"
 #include "tests/dataset_writers.h"
 #include "tests/suite.h"
@@ -115,6 +116,84 @@ private Q_SLOTS:
         auto bad = run_cli({"eval", run, "--data", "builtin-small"});
         QVERIFY(bad.code > 0 && bad.err.contains("config.json"));
         QVERIFY(!bad.err.contains("terminate"));
+    }
+
+    void probesFromTheCommandLine() {
+        QTemporaryDir dir;
+        const QString run = dir.filePath("run");
+        auto r = run_cli({"train", "--data", "builtin-small", "--out", run, "--epochs", "1", "--batch", "100",
+                          "--augment", "none", "--threads", "2"});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        const QStringList data{"--data", "builtin-small"};
+        struct Case {
+            QStringList args;
+            std::vector<std::string> columns;
+        };
+        const std::vector<Case> cases = {
+            {{"weights", run, "--class", "2", "--branch", "local"}, {"slot", "slot_class", "mean_alpha", "top1_count"}},
+            {{"hits", run}, {"block", "branch", "top1_hit_rate", "top5_hit_rate", "queries"}},
+            {{"image", run, "--index", "7", "--k", "3"}, {"block", "branch", "rank", "slot", "class", "weight", "source"}},
+            {{"robustness", run, "--iterations", "0,1", "--limit", "40"}, {"corruption", "severity", "iterations", "top1"}},
+            {{"stability", run, "--limit", "40"}, {"corruption", "severity", "top5_consistency", "cosine"}},
+        };
+        for (const auto& c : cases) {
+            const QString name = c.args.front();
+            auto p = run_cli(QStringList{"probe"} + c.args + data + QStringList{"--json"});
+            QVERIFY2(p.code == 0, qPrintable(name + ": " + p.err));
+            const auto j = nlohmann::json::parse(p.out.toStdString());
+            QCOMPARE(QString::fromStdString(j["probe"].get<std::string>()), name);
+            QVERIFY2(!j["rows"].empty(), qPrintable(p.out));
+            // The CSV beside run.h5 has the table's header and one line per row.
+            QFile csv(run + "/probe_" + name + ".csv");
+            QVERIFY2(csv.open(QIODevice::ReadOnly), qPrintable(name));
+            const auto lines = QString::fromUtf8(csv.readAll()).trimmed().split('\n');
+            QCOMPARE(size_t(lines.size()), j["rows"].size() + 1);
+            for (const auto& col : c.columns) QVERIFY2(lines[0].split(',').contains(QString::fromStdString(col)), qPrintable(lines[0]));
+            if (run_record_available())
+                QCOMPARE(read_probe_record((run + "/run.h5").toStdString(), name.toStdString()).table.rows(), j["rows"].size());
+        }
+        // Specific answers: the default class is 0; the image probe has 3 prototypes per branch and block.
+        auto w = nlohmann::json::parse(run_cli({"probe", "weights", run, "--data", "builtin-small", "--json"}).out.toStdString());
+        QCOMPARE(w["params"]["class"].get<int>(), 0);
+        const auto img = read_probe_record((run + "/run.h5").toStdString(), "image");
+        QCOMPARE(img.params["index"].get<int>(), 7);
+        QCOMPARE(img.table.rows(), size_t(preset("cpu-tiny").depth * 2 * 3));
+        // Training on (resume) keeps the probes in run.h5.
+        auto more = run_cli({"train", "--data", "builtin-small", "--out", run, "--epochs", "2", "--resume"});
+        QVERIFY2(more.code == 0, qPrintable(more.err));
+        if (run_record_available()) QCOMPARE(probe_names((run + "/run.h5").toStdString()).size(), size_t(5));
+        // Bad requests: one error line, exit code 2.
+        for (const auto& args : {QStringList{"probe", "image", run, "--data", "builtin-small", "--index", "100000"},
+                                 QStringList{"probe", "weights", run, "--data", "builtin-small", "--block", "9"},
+                                 QStringList{"probe", "hits", dir.filePath("nothing"), "--data", "builtin-small"}}) {
+            auto bad = run_cli(args);
+            QVERIFY2(bad.code == 2 && bad.err.count('\n') == 1, qPrintable(args.join(' ') + " -> " + bad.err));
+        }
+        auto bench = run_cli({"bench-probe", run, "--data", "builtin-small", "--repeat", "5", "--json"});
+        QVERIFY2(bench.code == 0, qPrintable(bench.err));
+        const auto b = nlohmann::json::parse(bench.out.toStdString());
+        QVERIFY(b["median_ms"].get<double>() > 0 && b["p90_ms"].get<double>() >= b["median_ms"].get<double>());
+    }
+
+    void sweepFromTheCommandLine() {
+        QTemporaryDir dir;
+        const QString file = dir.filePath("s.json");
+        QFile f(file);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write(R"({"data": "builtin-small", "base": {"preset": "cpu-tiny", "epochs": 1, "augment": "none",
+                   "batch": 100, "depth": 1}, "vary": {"window": [3, 5]}, "seeds": [0]})");
+        f.close();
+        const QString out = dir.filePath("out");
+        auto dry = run_cli({"sweep", file, "--out", out, "--dry-run"});
+        QVERIFY2(dry.code == 0 && dry.out.contains("2 runs") && dry.out.contains("window=5_seed=0"), qPrintable(dry.out + dry.err));
+        QVERIFY(!QFileInfo::exists(out));
+        auto r = run_cli({"sweep", file, "--out", out, "--threads", "2"});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        QVERIFY2(r.out.contains("| window | seeds | test_top1_mean |"), qPrintable(r.out));
+        auto again = run_cli({"sweep", file, "--out", out});
+        QVERIFY2(again.out.contains("0 trained, 0 resumed, 2 already finished"), qPrintable(again.out));
+        auto bad = run_cli({"sweep", dir.filePath("missing.json")});
+        QVERIFY(bad.code == 2 && bad.err.contains("missing.json"));
     }
 
     void benchJson() {

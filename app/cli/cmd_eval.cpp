@@ -1,13 +1,9 @@
-#include <filesystem>
 #include <iostream>
 
 #include <nlohmann/json.hpp>
 
 #include "app/cli/commands.h"
-#include "core/trainer.h"
-#include "datasets/readers.h"
-#include "core/error.h"
-#include "core/model_io.h"
+#include "app/experiment.h"
 #include "core/runtime.h"
 
 namespace vhmn::cli {
@@ -31,20 +27,11 @@ void add_eval(CLI::App& app) {
     cmd->callback([o] {
         configure_threads(o->threads > 0 ? std::optional<int>(o->threads) : std::nullopt);
         const auto device = parse_device(o->device);
-        const RunConfig cfg = read_run_config(o->dir);
-        namespace fs = std::filesystem;
-        std::string weights = (fs::path(o->dir) / run_files::kModel).string();
-        if (!fs::exists(weights)) weights = (fs::path(o->dir) / run_files::kCheckpoint).string();
-        VHMN model = load_model(weights, device);
+        const app::OpenedRun run = app::open_run(o->dir, o->data, device);
+        VHMN model = run.model;
         if (o->iterations >= 0) model->set_iterations(o->iterations);
-        data::LoadOptions load;  // normalisation comes from the run, so no statistics are computed
-        load.channels = cfg.model.channels, load.image_size = cfg.model.image_size;
-        const data::Dataset dataset = data::load_dataset(o->data, load);
-        if (dataset.classes() != cfg.model.classes ||
-            (!cfg.data.class_names.empty() && dataset.class_names != cfg.data.class_names))
-            throw ConfigError("--data " + o->data + " (" + dataset.name + ", " + std::to_string(dataset.classes()) +
-                              " classes) is not the dataset this run was trained on (" + cfg.data.name + ", " +
-                              std::to_string(cfg.model.classes) + " classes)");
+        const auto& cfg = run.config;
+        const auto& dataset = run.dataset;
         const EvalResult r = evaluate(model, dataset.test, cfg.data.mean, cfg.data.std, o->batch, device);
         if (o->json) {
             nlohmann::json j;

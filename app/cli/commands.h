@@ -9,5 +9,8 @@ void add_info(CLI::App& app);
 void add_train(CLI::App& app);
 void add_eval(CLI::App& app);
 void add_bench(CLI::App& app);
+void add_probe(CLI::App& app);
+void add_bench_probe(CLI::App& app);
+void add_sweep(CLI::App& app);
 
 }  // namespace vhmn::cli

@@ -14,6 +14,9 @@ int main(int argc, char** argv) {
     vhmn::cli::add_train(app);
     vhmn::cli::add_eval(app);
     vhmn::cli::add_bench(app);
+    vhmn::cli::add_probe(app);
+    vhmn::cli::add_bench_probe(app);
+    vhmn::cli::add_sweep(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -1,0 +1,164 @@
+// The sweep runner: expansion of a sweep file, resuming without repeating runs, mean ± std tables.
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include "app/sweep.h"
+#include "core/atomic_file.h"
+#include "core/error.h"
+#include "tests/suite.h"
+
+using namespace vhmn;
+namespace fs = std::filesystem;
+
+namespace {
+
+/// A sweep of 2 fractions × 2 seeds of a very small model on the built-in 16×16 set.
+nlohmann::json small_sweep(const std::string& out) {
+    return {{"name", "test sweep"},
+            {"data", "builtin-small"},
+            {"out", out},
+            {"base", {{"preset", "cpu-tiny"}, {"epochs", 1}, {"augment", "none"}, {"batch", 100}, {"dim", 16},
+                      {"latent", 16}, {"depth", 1}, {"local_slots", 20}, {"global_slots", 10}, {"log_every", 100}}},
+            {"vary", {{"fraction", {0.5, 1.0}}}},
+            {"seeds", {0, 1}},
+            {"metrics", {"test_top1", "train_loss"}}};
+}
+
+std::string write_file(const QTemporaryDir& dir, const std::string& name, const nlohmann::json& j) {
+    const std::string path = dir.filePath(QString::fromStdString(name)).toStdString();
+    write_text_atomically(path, j.dump(2));
+    return path;
+}
+
+}  // namespace
+
+class TestSweep : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void expandsGridCasesAndSeeds() {
+        app::SweepSpec s;
+        s.out = "/tmp/x";
+        s.base = {{"preset", "cpu-small"}, {"epochs", 3}, {"augment", "basic"}, {"label_smoothing", 0.1}};
+        s.vary = {{"iterations", {0, 2}}};
+        s.cases = {{{"local_slots", 100}}, {{"local_slots", 200}, {"beta_init", 0.5}}};
+        s.seeds = {4, 5};
+        const auto runs = app::expand_sweep(s);
+        QCOMPARE(runs.size(), size_t(8));  // 2 cases × 2 T × 2 seeds
+        QCOMPARE(runs[0].name, std::string("iterations=0_local_slots=100_seed=4"));  // fields by name
+        QCOMPARE(runs[0].request.model.local_slots, int64_t(100));
+        QCOMPARE(runs[0].request.model.dim, preset("cpu-small").dim);  // from the preset
+        QCOMPARE(runs[0].request.train.epochs, int64_t(3));
+        QCOMPARE(runs[0].request.augment.label_smoothing, 0.1);  // applied after the recipe
+        QCOMPARE(runs[1].request.train.seed, uint64_t(5));
+        QCOMPARE(runs[7].request.model.iterations, int64_t(2));
+        QCOMPARE(runs[7].request.model.beta_init, 0.5);
+        QCOMPARE(runs[7].request.out, std::string("/tmp/x/beta_init=0.5_iterations=2_local_slots=200_seed=5"));
+        s.base["warp_drive"] = 1;
+        QVERIFY_THROWS_EXCEPTION(ConfigError, app::expand_sweep(s));
+        s.base.erase("warp_drive");
+        s.base["epochs"] = -3;
+        QVERIFY_THROWS_EXCEPTION(ConfigError, app::expand_sweep(s));
+    }
+
+    void badSweepFilesNameFileAndKey() {
+        QTemporaryDir dir;
+        auto expect = [&](const nlohmann::json& j, const std::string& needle) {
+            const auto path = write_file(dir, "bad.json", j);
+            try {
+                app::read_sweep(path);
+                QFAIL(("accepted: " + j.dump()).c_str());
+            } catch (const FileError& e) {
+                QVERIFY2(std::string(e.what()).find("bad.json") != std::string::npos, e.what());
+                QVERIFY2(std::string(e.what()).find(needle) != std::string::npos, e.what());
+            }
+        };
+        expect({{"vary", {{"fraction", 0.5}}}}, "vary.fraction");
+        expect({{"seeds", {-1}}}, "seeds");
+        expect({{"colour", "red"}}, "colour");
+        expect({{"metrics", {"speed"}}}, "metrics");
+        expect({{"base", {{"window", "big"}}}}, "window");
+        const std::string broken = dir.filePath("broken.json").toStdString();
+        write_text_atomically(broken, "{ \"name\": ");
+        QVERIFY_THROWS_EXCEPTION(FileError, app::read_sweep(broken));
+        QVERIFY_THROWS_EXCEPTION(FileError, app::read_sweep(dir.filePath("missing.json").toStdString()));
+    }
+
+    void shippedExamplesAreValid() {
+        const fs::path dir = fs::path(VHMN_SOURCE_DIR) / "examples" / "sweeps";
+        int n = 0;
+        for (const auto& e : fs::directory_iterator(dir)) {
+            if (e.path().extension() != ".json") continue;
+            const auto spec = app::read_sweep(e.path().string());
+            QVERIFY2(!app::expand_sweep(spec).empty(), e.path().c_str());
+            ++n;
+        }
+        QVERIFY(n >= 12);  // Tables 1, 2, 3, 6, 7, 8: paper setting and CPU variant each
+    }
+
+    void resumesWithoutRepeatingRuns() {
+        QTemporaryDir dir;
+        const std::string out = dir.filePath("sweep").toStdString();
+        const auto spec = app::read_sweep(write_file(dir, "s.json", small_sweep(out)));
+        std::vector<std::string> actions;
+        app::SweepCallbacks cb;
+        cb.on_run = [&](size_t, size_t, const app::SweepRun& r, const std::string& what) { actions.push_back(what + " " + r.name); };
+
+        // Interrupt: stop the sweep during its third run.
+        TrainControl control;
+        int epochs_seen = 0;
+        cb.train.on_epoch = [&](const EpochStats&) {
+            if (++epochs_seen == 2) control.stop();  // the next run starts and stops at its first step
+        };
+        auto first = app::run_sweep(spec, cb, &control);
+        QVERIFY(first.stopped);
+        QCOMPARE(first.runs.rows(), size_t(2));
+        QCOMPARE(actions.size(), size_t(3));
+
+        // Run again: the finished two are skipped, the stopped one starts afresh, the last trains.
+        actions.clear();
+        cb.train.on_epoch = nullptr;
+        const auto mtime = fs::last_write_time(fs::path(out) / "fraction=0.5_seed=0" / "model.pt");
+        auto second = app::run_sweep(spec, cb);
+        QVERIFY(!second.stopped);
+        QCOMPARE(second.skipped, size_t(2));
+        QCOMPARE(second.trained, size_t(2));
+        QCOMPARE(actions[0], std::string("skip fraction=0.5_seed=0"));
+        QCOMPARE(actions[2], std::string("train fraction=1.0_seed=0"));
+        QCOMPARE(fs::last_write_time(fs::path(out) / "fraction=0.5_seed=0" / "model.pt"), mtime);
+
+        // A run interrupted after a checkpoint resumes from it.
+        fs::remove(fs::path(out) / "fraction=1.0_seed=1" / "result.json");
+        actions.clear();
+        auto third = app::run_sweep(spec, cb);
+        QCOMPARE(third.resumed, size_t(1));
+        QCOMPARE(third.skipped, size_t(3));
+        QCOMPARE(actions[3], std::string("resume fraction=1.0_seed=1"));
+
+        // Summary: one row per fraction, mean and sample std over the two seeds.
+        const auto& s = third.summary;
+        QCOMPARE(s.rows(), size_t(2));
+        QCOMPARE(s.columns(), (std::vector<std::string>{"fraction", "seeds", "test_top1_mean", "test_top1_std",
+                                                         "train_loss_mean", "train_loss_std"}));
+        const auto top1 = third.runs.numbers("test_top1");  // runs in order: f0.5 s0, s1, f1.0 s0, s1
+        QCOMPARE(third.runs.rows(), size_t(4));
+        const double mean = (top1[2] + top1[3]) / 2, sd = std::abs(top1[2] - top1[3]) / std::sqrt(2.0);
+        QVERIFY(std::abs(s.numbers("test_top1_mean")[1] - mean) < 1e-9);
+        QVERIFY(std::abs(s.numbers("test_top1_std")[1] - sd) < 1e-9);
+        for (const char* f : {"results.csv", "results.md", "results.tex", "runs.csv", "sweep.json"})
+            QVERIFY2(fs::exists(fs::path(out) / f), f);
+        const std::string md = read_text_file((fs::path(out) / "results.md").string());
+        QVERIFY2(md.find("\xC2\xB1") != std::string::npos, md.c_str());
+        const std::string tex = read_text_file((fs::path(out) / "results.tex").string());
+        QVERIFY2(tex.find("$\\pm$") != std::string::npos && tex.find("\\caption{test sweep") != std::string::npos, tex.c_str());
+    }
+};
+
+VHMN_TEST_SUITE(TestSweep);
+#include "test_sweep.moc"
