@@ -125,9 +125,12 @@ ProbeInput probe_input(const OpenedRun& run, const torch::Device& device, int64_
     in.model = run.model;
     in.test = run.dataset.test;
     if (limit > 0 && limit < in.test.size()) {
-        in.test.images = in.test.images.slice(0, 0, limit);
-        in.test.labels = in.test.labels.slice(0, 0, limit);
-        in.test.index = in.test.index.slice(0, 0, limit);
+        // Evenly spaced over the split, not its first images: image-folder splits are class-sorted.
+        auto pick = torch::floor(torch::arange(limit, torch::kDouble) * (double(in.test.size()) / double(limit)))
+                        .to(torch::kLong);
+        in.test.images = in.test.images.index_select(0, pick);
+        in.test.labels = in.test.labels.index_select(0, pick);
+        in.test.index = in.test.index.index_select(0, pick);
     }
     in.mean = run.config.data.mean, in.std = run.config.data.std;
     in.device = device;

@@ -56,7 +56,8 @@ struct OpenedRun {
 /// `data_path`, which must be the one the run was trained on (same classes; ConfigError otherwise).
 OpenedRun open_run(const std::string& dir, const std::string& data_path, const torch::Device& device);
 
-/// Probe inputs over the opened run's test split (the first `limit` images when limit > 0).
+/// Probe inputs over the opened run's test split; with limit > 0, `limit` images evenly spaced
+/// over it (image-folder splits are sorted by class, so the first images would be one class).
 ProbeInput probe_input(const OpenedRun& run, const torch::Device& device, int64_t batch, int64_t limit = 0);
 
 /// Write a probe result beside the run: <dir>/probe_<name>.csv, and /probes/<name> in run.h5

@@ -9,6 +9,7 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include "app/experiment.h"
 #include "core/corruptions.h"
 #include "core/error.h"
 #include "core/probes.h"
@@ -262,6 +263,21 @@ private Q_SLOTS:
         QVERIFY_THROWS_EXCEPTION(ProbeCancelled, probe_hits(f.input, c));
         QCOMPARE(calls, 1);  // the first batch ran, the second did not
         QCOMPARE(f.model->is_training(), false);
+    }
+
+    void limitSpreadsOverASortedSplit() {
+        app::OpenedRun run;
+        run.model = HandFilled().model;
+        run.dataset.test.images = torch::zeros({30, 1, 8, 8}, torch::kUInt8);
+        run.dataset.test.labels = torch::arange(3, torch::kLong).repeat_interleave(10);  // class-sorted, like image folders
+        run.dataset.test.index = torch::arange(30, torch::kLong);
+        run.config.data.mean = {0.5}, run.config.data.std = {0.25};
+        const auto in = app::probe_input(run, torch::kCPU, 8, 6);
+        QCOMPARE(in.test.size(), int64_t(6));
+        QVERIFY(torch::equal(in.test.labels.bincount(), torch::full({3}, 2, torch::kLong)));  // 2 per class
+        QVERIFY(torch::equal(in.test.index, torch::tensor({0, 5, 10, 15, 20, 25}, torch::kLong)));
+        QCOMPARE(app::probe_input(run, torch::kCPU, 8, 0).test.size(), int64_t(30));
+        QVERIFY_THROWS_EXCEPTION(ConfigError, app::probe_input(run, torch::kCPU, 8, -1));
     }
 
     // ---- tables and run.h5 ----

@@ -29,7 +29,7 @@ void add_common(CLI::App* cmd, CommonOpts& o) {
     cmd->add_option("--device", o.device, "cpu, cuda or cuda:N");
     cmd->add_option("--threads", o.threads, "CPU threads")->check(CLI::Range(1, 4096));
     cmd->add_option("--batch", o.batch, "Images per forward pass")->check(CLI::Range(int64_t(1), int64_t(1) << 20));
-    cmd->add_option("--limit", o.limit, "Probe only the first N test images (0: all)")
+    cmd->add_option("--limit", o.limit, "Probe N test images evenly spaced over the split (0: all)")
         ->check(CLI::Range(int64_t(0), int64_t(1) << 40));
     cmd->add_flag("--json", o.json, "Print the result as one JSON object");
 }
