@@ -1,9 +1,17 @@
 // `vhmn-studio` — the desktop app.
+#include <torch/torch.h>  // before Qt (libtorch uses `slots` as an identifier)
+
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QDir>
+#include <QIcon>
 #include <QTimer>
 
+#include "app/gui/curves_view.h"
+#include "app/gui/experiment_panel.h"
 #include "app/gui/main_window.h"
+#include "app/gui/runs_browser.h"
+#include "app/gui/training_controller.h"
 #include "core/runtime.h"
 
 int main(int argc, char** argv) {
@@ -11,29 +19,94 @@ int main(int argc, char** argv) {
     QApplication::setApplicationName(QStringLiteral("V-HMN Studio"));
     QApplication::setOrganizationName(QStringLiteral("vhmn-studio"));
     QApplication::setApplicationVersion(QStringLiteral(VHMN_VERSION));
+    QApplication::setDesktopFileName(QStringLiteral("vhmn-studio"));
+    QApplication::setWindowIcon(QIcon(QStringLiteral(":/vhmn/vhmn-studio.svg")));
 
     QCommandLineParser parser;
     parser.setApplicationDescription(QStringLiteral("Train and inspect Vision Hopfield Memory Networks"));
     parser.addHelpOption();
     parser.addVersionOption();
-    QCommandLineOption screenshot(QStringLiteral("screenshot"),
-                                  QStringLiteral("Save a PNG of the window after <ms> and quit."),
-                                  QStringLiteral("file"));
-    QCommandLineOption delay(QStringLiteral("screenshot-delay"),
-                             QStringLiteral("Milliseconds before the screenshot (default 500)."),
-                             QStringLiteral("ms"), QStringLiteral("500"));
-    parser.addOptions({screenshot, delay});
+    const QCommandLineOption data_dir(QStringLiteral("data-dir"),
+                                      QStringLiteral("Folder whose datasets are offered (default $VHMN_DATA_DIR)."),
+                                      QStringLiteral("dir"));
+    const QCommandLineOption runs_dir(QStringLiteral("runs-dir"),
+                                      QStringLiteral("Runs directory (default $VHMN_RUNS_DIR, else the last one, else ~/vhmn-runs)."),
+                                      QStringLiteral("dir"));
+    const QCommandLineOption dataset(QStringLiteral("dataset"), QStringLiteral("Dataset path or 'builtin'."), QStringLiteral("path"));
+    const QCommandLineOption preset(QStringLiteral("preset"), QStringLiteral("Model preset."), QStringLiteral("name"));
+    const QCommandLineOption epochs(QStringLiteral("epochs"), QStringLiteral("Epochs."), QStringLiteral("n"));
+    const QCommandLineOption augment(QStringLiteral("augment"), QStringLiteral("Augmentation recipe."), QStringLiteral("name"));
+    const QCommandLineOption run_name(QStringLiteral("run-name"), QStringLiteral("Run folder name."), QStringLiteral("name"));
+    const QCommandLineOption train(QStringLiteral("train"), QStringLiteral("Start training at once with the choices above."));
+    const QCommandLineOption open(QStringLiteral("open"), QStringLiteral("Show a run folder's curves (repeat to overlay)."),
+                                  QStringLiteral("dir"));
+    const QCommandLineOption tab(QStringLiteral("tab"), QStringLiteral("Tab to show: training, runs or model."), QStringLiteral("name"));
+    const QCommandLineOption screenshot(QStringLiteral("screenshot"),
+                                        QStringLiteral("Save a PNG of the window after the delay and quit."),
+                                        QStringLiteral("file"));
+    const QCommandLineOption delay(QStringLiteral("screenshot-delay"),
+                                   QStringLiteral("Milliseconds before the screenshot (default 500)."),
+                                   QStringLiteral("ms"), QStringLiteral("500"));
+    const QCommandLineOption set(QStringLiteral("set"),
+                                 QStringLiteral("Set an experiment field, e.g. --set fraction=0.2 (repeatable)."),
+                                 QStringLiteral("key=value"));
+    const QCommandLineOption size(QStringLiteral("size"), QStringLiteral("Window size WxH."), QStringLiteral("WxH"));
+    parser.addOptions({data_dir, runs_dir, dataset, preset, epochs, augment, run_name, train, open, tab, screenshot, delay, size, set});
     parser.process(app);
 
     vhmn::configure_threads();
-    vhmn::gui::MainWindow window;
+    vhmn::gui::MainWindowOptions options;
+    options.data_dir = parser.value(data_dir);
+    options.runs_dir = parser.value(runs_dir);
+    vhmn::gui::MainWindow window(options);
+    auto* panel = window.panel();
+    if (parser.isSet(dataset)) panel->setDataset(parser.value(dataset));
+    if (parser.isSet(preset)) panel->setPreset(parser.value(preset));
+    if (parser.isSet(epochs)) panel->setValue(QStringLiteral("epochs"), parser.value(epochs).toInt());
+    if (parser.isSet(augment)) panel->setValue(QStringLiteral("augment"), parser.value(augment));
+    if (parser.isSet(run_name)) panel->setValue(QStringLiteral("run_name"), parser.value(run_name));
+    for (const QString& kv : parser.values(set)) {
+        const int eq = kv.indexOf(QLatin1Char('='));
+        if (eq <= 0 || !panel->field(kv.left(eq))) {
+            qCritical("--set %s: expected KEY=VALUE with a field of the experiment panel", qPrintable(kv));
+            return 2;
+        }
+        panel->setValue(kv.left(eq), kv.mid(eq + 1));
+    }
+    if (parser.isSet(size)) {
+        const QStringList wh = parser.value(size).split(QLatin1Char('x'));
+        if (wh.size() == 2) window.resize(wh[0].toInt(), wh[1].toInt());
+    }
     window.show();
+    int rc = 0;
+    if (parser.isSet(open)) {
+        QStringList dirs;
+        for (const QString& d : parser.values(open)) {
+            dirs << QDir(d).absolutePath();
+            window.runsBrowser()->addRunFolder(dirs.back());
+        }
+        if (!window.openRuns(dirs)) rc = 1;
+        window.runsBrowser()->select(dirs);
+        window.runsBrowser()->compareSelected();
+    }
+    if (parser.isSet(tab)) window.showTab(parser.value(tab));
+    if (parser.isSet(train)) {
+        panel->validate();
+        if (!window.startTraining()) {
+            qCritical("%s", qPrintable(panel->issues().join(QLatin1Char('\n'))));
+            rc = 1;
+        }
+    }
     if (parser.isSet(screenshot)) {
         const QString file = parser.value(screenshot);
         QTimer::singleShot(parser.value(delay).toInt(), &window, [&window, file] {
+            window.curves()->flush();
             const bool ok = window.grab().save(file, "PNG");
+            // Quitting mid-training: the controller stops the run and joins its thread.
+            window.controller()->stop();
             QApplication::exit(ok ? 0 : 1);
         });
     }
+    if (rc != 0 && !parser.isSet(screenshot)) return rc;
     return app.exec();
 }

@@ -1,24 +1,102 @@
 #pragma once
-#include <QMainWindow>
+// The main window is wiring only: the experiment panel (left), the training tab (controls,
+// progress, live curves), the runs browser and the model summary; menus, shortcuts and remembered
+// layout/choices. Training itself lives in TrainingController (worker thread).
+#include <memory>
 
-class QComboBox;
-namespace vhmn::widgets {
-class SummaryTable;
+#include <QMainWindow>
+#include <QString>
+
+class QAction;
+class QSettings;
+class QLabel;
+class QPlainTextEdit;
+class QProgressBar;
+class QTabWidget;
+class QToolButton;
+
+namespace vhmn {
+struct StepStats;
 }
+namespace vhmn::widgets {
+class CurvePlot;
+class SummaryTable;
+}  // namespace vhmn::widgets
 
 namespace vhmn::gui {
 
-/// Main window. For now: choose a preset and see its model summary.
+class CurvesView;
+class ExperimentPanel;
+class RunsBrowser;
+class TrainingController;
+
+struct MainWindowOptions {
+    QString runs_dir;       ///< empty: remembered one, else $VHMN_RUNS_DIR, else ~/vhmn-runs
+    QString data_dir;       ///< datasets offered in the panel (--data-dir / $VHMN_DATA_DIR)
+    QString settings_file;  ///< empty: the user's settings; tests pass a temporary file
+};
+
 class MainWindow : public QMainWindow {
     Q_OBJECT
 public:
-    explicit MainWindow(QWidget* parent = nullptr);
+    explicit MainWindow(const MainWindowOptions& options = {}, QWidget* parent = nullptr);
+    ~MainWindow() override;
+
+    ExperimentPanel* panel() const { return panel_; }
+    CurvesView* curves() const { return curves_; }
+    RunsBrowser* runsBrowser() const { return runs_; }
+    TrainingController* controller() const { return controller_; }
+    QTabWidget* tabs() const { return tabs_; }
+    QString errorText() const;
+    QString progressText() const;
+    int progressValue() const;
+
+    /// Start a new run from the panel's values; false (with the problems shown) when invalid.
+    bool startTraining();
+    /// Continue a run folder from its checkpoint (epochs from the panel when larger).
+    bool resumeRun(const QString& dir);
+    void pauseTraining();
+    void resumeTraining();
+    void stopTraining();
+    /// Show the curves of these run folders (overlaid when several) from their run.h5.
+    bool openRuns(const QStringList& dirs);
+    /// Export a plot through the file's suffix; an error is shown in the window.
+    bool exportPlot(widgets::CurvePlot* plot, const QString& path, int dpi);
+    void showTab(const QString& name);  ///< "training", "runs", "model"
+
+protected:
+    void closeEvent(QCloseEvent* event) override;
 
 private:
-    void showPreset(const QString& name);
+    void buildMenus();
+    void updateActions();
+    void showError(const QString& message);
+    void clearError();
+    void log(const QString& message);
+    void onStep(const StepStats& s);
+    void onFinished(const QString& outcome);
+    void exportInteractive(widgets::CurvePlot* plot);
+    void updateModelSummary();
+    void saveSettings();
+    std::unique_ptr<QSettings> openSettings() const;
+    void loadSettings();
 
-    QComboBox* preset_ = nullptr;
+    MainWindowOptions options_;
+    ExperimentPanel* panel_ = nullptr;
+    CurvesView* curves_ = nullptr;
+    RunsBrowser* runs_ = nullptr;
     widgets::SummaryTable* summary_ = nullptr;
+    TrainingController* controller_ = nullptr;
+    QTabWidget* tabs_ = nullptr;
+    QLabel* error_ = nullptr;
+    QLabel* run_label_ = nullptr;
+    QLabel* progress_label_ = nullptr;
+    QProgressBar* progress_ = nullptr;
+    QPlainTextEdit* log_ = nullptr;
+    QAction *start_ = nullptr, *pause_ = nullptr, *resume_ = nullptr, *stop_ = nullptr;
+    QAction *export_ = nullptr, *open_run_ = nullptr, *log_scale_ = nullptr, *by_epoch_ = nullptr;
+    bool close_after_stop_ = false;
+    int total_epochs_ = 0;
 };
 
 }  // namespace vhmn::gui

@@ -1,0 +1,304 @@
+#include <torch/torch.h>  // before Qt (libtorch uses `slots` as an identifier)
+
+#include "app/gui/runs_browser.h"
+
+#include <fstream>
+#include <functional>
+#include <map>
+
+#include <QCheckBox>
+#include <QDir>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QPushButton>
+#include <QSplitter>
+#include <QTableWidget>
+#include <QVBoxLayout>
+
+#include "core/error.h"
+#include "core/run_record.h"
+#include "core/trainer.h"
+
+namespace vhmn::gui {
+namespace {
+
+QString path_in(const QString& dir, const char* file) { return QDir(dir).filePath(QString::fromLatin1(file)); }
+
+QString read_text(const QString& path) {
+    std::ifstream in(path.toStdString());
+    return QString::fromStdString(std::string(std::istreambuf_iterator<char>(in), {}));
+}
+
+QString value_text(const nlohmann::json& v) {
+    if (v.is_string()) return QString::fromStdString(v.get<std::string>());
+    if (v.is_number_float()) return QString::number(v.get<double>(), 'g', 8);
+    return QString::fromStdString(v.dump());
+}
+
+QTableWidgetItem* item(const QString& text, Qt::Alignment align = Qt::AlignLeft | Qt::AlignVCenter) {
+    auto* i = new QTableWidgetItem(text);
+    i->setTextAlignment(align);
+    i->setFlags(i->flags() & ~Qt::ItemIsEditable);
+    return i;
+}
+
+}  // namespace
+
+RunInfo scan_run(const QString& dir) {
+    RunInfo r;
+    r.dir = QDir(dir).absolutePath();
+    r.name = QFileInfo(r.dir).fileName();
+    try {
+        const RunConfig c = read_run_config(r.dir.toStdString());
+        r.dataset = QString::fromStdString(c.data.name);
+        r.preset = QString::fromStdString(c.preset);
+        r.epochs = int(c.train.epochs);
+        const QString record = path_in(r.dir, run_files::kRecord);
+        if (QFileInfo::exists(record) && run_record_available()) {
+            const RunRecord rec = read_run_record(record.toStdString());
+            r.epochs_done = int(rec.history.epochs.size());
+            if (!rec.history.epochs.empty()) {
+                const auto& e = rec.history.epochs.back();
+                r.top1 = e.test_top1, r.top5 = e.test_top5, r.test_loss = e.test_loss;
+            }
+        }
+        r.finished = QFileInfo::exists(path_in(r.dir, run_files::kModel));
+        r.resumable = QFileInfo::exists(path_in(r.dir, run_files::kCheckpoint));
+        if (r.finished) r.status = QObject::tr("finished");
+        else if (r.resumable) r.status = QObject::tr("stopped after epoch %1 (resumable)").arg(r.epochs_done);
+        else r.status = QObject::tr("no epoch finished");
+    } catch (const std::exception& e) {
+        r.error = QString::fromStdString(e.what());
+        r.status = QObject::tr("unreadable");
+    }
+    return r;
+}
+
+RunCurves load_run_curves(const QString& dir) {
+    const QString record = path_in(dir, run_files::kRecord);
+    if (!run_record_available())
+        throw FileError(record.toStdString(), "this build has no HDF5 support, run records cannot be read");
+    if (!QFileInfo::exists(record))
+        throw FileError(record.toStdString(), "no run record (the run has not finished an epoch yet)");
+    RunRecord rec = read_run_record(record.toStdString());
+    return {QFileInfo(QDir(dir).absolutePath()).fileName(), std::move(rec.history)};
+}
+
+std::vector<std::pair<QString, QStringList>> config_differences(const std::vector<QString>& configs, bool all) {
+    // Objects are flattened to JSON pointers; arrays (class names, mean/std) stay one value each.
+    std::vector<nlohmann::json> flat;
+    for (const QString& c : configs) {
+        const nlohmann::json j = nlohmann::json::parse(c.toStdString(), nullptr, false);
+        nlohmann::json f = nlohmann::json::object();
+        std::function<void(const nlohmann::json&, const std::string&)> walk = [&](const nlohmann::json& v,
+                                                                                 const std::string& at) {
+            if (v.is_object() && !v.empty()) {
+                for (auto it = v.begin(); it != v.end(); ++it) walk(*it, at + "/" + it.key());
+            } else {
+                f[at] = v;
+            }
+        };
+        if (!j.is_discarded()) walk(j, "");
+        flat.push_back(std::move(f));
+    }
+    std::map<std::string, bool> keys;  // sorted, unique
+    for (const auto& f : flat)
+        for (auto it = f.begin(); it != f.end(); ++it) keys[it.key()] = true;
+    std::vector<std::pair<QString, QStringList>> out;
+    for (const auto& [key, unused] : keys) {
+        QStringList values;
+        bool differ = false;
+        for (size_t i = 0; i < flat.size(); ++i) {
+            const auto it = flat[i].find(key);
+            values << (it == flat[i].end() ? QStringLiteral("—") : value_text(*it));
+            if (i > 0 && values[int(i)] != values[0]) differ = true;
+        }
+        if (all || differ) out.emplace_back(QString::fromStdString(key), values);
+    }
+    return out;
+}
+
+RunsBrowser::RunsBrowser(QWidget* parent) : QWidget(parent) {
+    auto* layout = new QVBoxLayout(this);
+    auto* top = new QHBoxLayout;
+    dir_label_ = new QLabel(this);
+    dir_label_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    top->addWidget(dir_label_, 1);
+    auto* refresh = new QPushButton(tr("Refresh"), this);
+    auto* add = new QPushButton(tr("Add run folder…"), this);
+    add->setToolTip(tr("Open a run from anywhere, e.g. one trained by the vhmn CLI on a GPU server"));
+    top->addWidget(refresh);
+    top->addWidget(add);
+    layout->addLayout(top);
+
+    auto* split = new QSplitter(Qt::Vertical, this);
+    table_ = new QTableWidget(0, 8, split);
+    table_->setObjectName(QStringLiteral("runsTable"));
+    table_->setHorizontalHeaderLabels({tr("Run"), tr("Dataset"), tr("Preset"), tr("Epochs"), tr("Test top-1 %"),
+                                       tr("Test top-5 %"), tr("Test loss"), tr("Status")});
+    table_->setSelectionBehavior(QAbstractItemView::SelectRows);
+    table_->setSelectionMode(QAbstractItemView::ExtendedSelection);
+    table_->verticalHeader()->hide();
+    table_->horizontalHeader()->setStretchLastSection(true);
+    table_->setSortingEnabled(false);
+    split->addWidget(table_);
+
+    auto* lower = new QWidget(split);
+    auto* lower_layout = new QVBoxLayout(lower);
+    lower_layout->setContentsMargins(0, 0, 0, 0);
+    auto* buttons = new QHBoxLayout;
+    open_ = new QPushButton(tr("Show curves"), lower);
+    open_->setToolTip(tr("Show the selected runs' curves (overlaid when several are selected)"));
+    compare_ = new QPushButton(tr("Compare configs"), lower);
+    resume_ = new QPushButton(tr("Resume training"), lower);
+    resume_->setToolTip(tr("Continue the selected run from its last finished epoch "
+                           "(set a larger epoch count in the panel to train longer)"));
+    all_keys_ = new QCheckBox(tr("all keys"), lower);
+    buttons->addWidget(open_);
+    buttons->addWidget(compare_);
+    buttons->addWidget(all_keys_);
+    buttons->addStretch(1);
+    buttons->addWidget(resume_);
+    lower_layout->addLayout(buttons);
+    diff_ = new QTableWidget(0, 0, lower);
+    diff_->setObjectName(QStringLiteral("configDifferences"));
+    diff_->verticalHeader()->hide();
+    diff_->horizontalHeader()->setStretchLastSection(true);
+    lower_layout->addWidget(diff_, 1);
+    split->addWidget(lower);
+    split->setStretchFactor(0, 2);
+    split->setStretchFactor(1, 3);
+    layout->addWidget(split, 1);
+
+    connect(refresh, &QPushButton::clicked, this, &RunsBrowser::refresh);
+    connect(add, &QPushButton::clicked, this, [this] {
+        const QString dir = QFileDialog::getExistingDirectory(this, tr("Run folder"), runs_dir_);
+        if (dir.isEmpty()) return;
+        QString error;
+        if (!addRunFolder(dir, &error)) dir_label_->setText(error);
+    });
+    connect(open_, &QPushButton::clicked, this, [this] { Q_EMIT openRequested(selectedDirs()); });
+    connect(table_, &QTableWidget::cellDoubleClicked, this, [this] { Q_EMIT openRequested(selectedDirs()); });
+    connect(compare_, &QPushButton::clicked, this, &RunsBrowser::compareSelected);
+    connect(all_keys_, &QCheckBox::toggled, this, &RunsBrowser::compareSelected);
+    connect(resume_, &QPushButton::clicked, this, [this] {
+        const auto dirs = selectedDirs();
+        if (dirs.size() == 1) Q_EMIT resumeRequested(dirs.front());
+    });
+    connect(table_, &QTableWidget::itemSelectionChanged, this, &RunsBrowser::updateButtons);
+    updateButtons();
+}
+
+void RunsBrowser::setRunsDir(const QString& dir) {
+    runs_dir_ = dir;
+    refresh();
+}
+
+bool RunsBrowser::addRunFolder(const QString& dir, QString* error) {
+    const RunInfo info = scan_run(dir);
+    if (!info.error.isEmpty()) {
+        if (error) *error = info.error;
+        return false;
+    }
+    if (!extra_dirs_.contains(info.dir)) extra_dirs_ << info.dir;
+    refresh();
+    select({info.dir});
+    return true;
+}
+
+void RunsBrowser::refresh() {
+    const QStringList keep = selectedDirs();
+    runs_.clear();
+    QStringList dirs;
+    QDir root(runs_dir_);
+    if (!runs_dir_.isEmpty() && root.exists()) {
+        for (const QFileInfo& fi : root.entryInfoList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Name))
+            if (QFileInfo::exists(path_in(fi.absoluteFilePath(), run_files::kConfig))) dirs << fi.absoluteFilePath();
+    }
+    for (const QString& d : extra_dirs_)
+        if (!dirs.contains(d)) dirs << d;
+    for (const QString& d : dirs) runs_.push_back(scan_run(d));
+    dir_label_->setText(tr("Runs in %1 — %2 found").arg(runs_dir_.isEmpty() ? tr("(no folder)") : runs_dir_).arg(runs_.size()));
+
+    table_->setRowCount(int(runs_.size()));
+    const auto right = Qt::AlignRight | Qt::AlignVCenter;
+    auto num = [](double v, int prec) { return v < 0 ? QStringLiteral("—") : QString::number(v, 'f', prec); };
+    for (int i = 0; i < int(runs_.size()); ++i) {
+        const RunInfo& r = runs_[size_t(i)];
+        auto* name = item(r.name);
+        name->setData(Qt::UserRole, r.dir);
+        name->setToolTip(r.error.isEmpty() ? r.dir : r.error);
+        table_->setItem(i, 0, name);
+        table_->setItem(i, 1, item(r.dataset));
+        table_->setItem(i, 2, item(r.preset));
+        table_->setItem(i, 3, item(QStringLiteral("%1 / %2").arg(r.epochs_done).arg(r.epochs), right));
+        table_->setItem(i, 4, item(num(r.top1, 2), right));
+        table_->setItem(i, 5, item(num(r.top5, 2), right));
+        table_->setItem(i, 6, item(num(r.test_loss, 4), right));
+        auto* status = item(r.error.isEmpty() ? r.status : r.status + QStringLiteral(": ") + r.error);
+        if (!r.error.isEmpty()) status->setForeground(QColor(192, 48, 47));
+        table_->setItem(i, 7, status);
+    }
+    table_->resizeColumnsToContents();
+    select(keep);
+    updateButtons();
+}
+
+void RunsBrowser::select(const QStringList& dirs) {
+    table_->clearSelection();
+    for (int i = 0; i < table_->rowCount(); ++i) {
+        if (dirs.contains(table_->item(i, 0)->data(Qt::UserRole).toString())) {
+            table_->selectionModel()->select(table_->model()->index(i, 0),
+                                             QItemSelectionModel::Select | QItemSelectionModel::Rows);
+        }
+    }
+}
+
+QStringList RunsBrowser::selectedDirs() const {
+    QStringList out;
+    for (const QModelIndex& idx : table_->selectionModel()->selectedRows(0))
+        out << table_->item(idx.row(), 0)->data(Qt::UserRole).toString();
+    return out;
+}
+
+void RunsBrowser::compareSelected() {
+    const QStringList dirs = selectedDirs();
+    std::vector<QString> configs;
+    QStringList names;
+    for (const QString& d : dirs) {
+        configs.push_back(read_text(path_in(d, run_files::kConfig)));
+        names << QFileInfo(d).fileName();
+    }
+    const auto rows = config_differences(configs, all_keys_->isChecked() || dirs.size() == 1);
+    diff_->clear();
+    diff_->setColumnCount(int(names.size()) + 1);
+    diff_->setHorizontalHeaderLabels(QStringList{tr("Config key")} + names);
+    diff_->setRowCount(int(rows.size()));
+    for (int i = 0; i < int(rows.size()); ++i) {
+        diff_->setItem(i, 0, item(rows[size_t(i)].first));
+        for (int j = 0; j < rows[size_t(i)].second.size(); ++j) {
+            const QString& text = rows[size_t(i)].second[j];
+            auto* cell = item(text.size() > 60 ? text.left(57) + QStringLiteral("…") : text);
+            cell->setToolTip(text);
+            if (j > 0 && rows[size_t(i)].second[j] != rows[size_t(i)].second[0]) cell->setForeground(QColor(31, 90, 180));
+            diff_->setItem(i, j + 1, cell);
+        }
+    }
+    diff_->resizeColumnsToContents();
+}
+
+void RunsBrowser::updateButtons() {
+    const QStringList dirs = selectedDirs();
+    open_->setEnabled(!dirs.isEmpty());
+    compare_->setEnabled(!dirs.isEmpty());
+    bool resumable = false;
+    if (dirs.size() == 1)
+        for (const RunInfo& r : runs_)
+            if (r.dir == dirs.front()) resumable = r.resumable;
+    resume_->setEnabled(resumable);
+}
+
+}  // namespace vhmn::gui
