@@ -36,6 +36,13 @@ std::string latex_escape(const std::string& s) {
     return out;
 }
 
+/// "a ± b" (sweeps): typeset the ± as math.
+std::string latex_pm(std::string s) {
+    const std::string pm = "\xC2\xB1";
+    for (size_t p = s.find(pm); p != std::string::npos; p = s.find(pm, p)) s.replace(p, pm.size(), "$\\pm$");
+    return s;
+}
+
 }  // namespace
 
 std::string format_cell(const Cell& c, int precision) {
@@ -131,7 +138,7 @@ std::string Table::to_markdown(int precision) const {
 std::string Table::to_latex(const std::string& caption, int precision) const {
     std::ostringstream out;
     out << "\\begin{table}[t]\n\\centering\n";
-    if (!caption.empty()) out << "\\caption{" << latex_escape(caption) << "}\n";
+    if (!caption.empty()) out << "\\caption{" << latex_pm(latex_escape(caption)) << "}\n";
     out << "\\begin{tabular}{";
     for (size_t c = 0; c < columns_.size(); ++c) out << (is_text(c) ? "l" : "r");
     out << "}\n\\toprule\n";
@@ -139,11 +146,7 @@ std::string Table::to_latex(const std::string& caption, int precision) const {
     out << " \\\\\n\\midrule\n";
     for (const auto& r : rows_) {
         for (size_t c = 0; c < r.size(); ++c) {
-            std::string s = latex_escape(format_cell(r[c], precision));
-            // "a ± b" from sweeps: typeset the ± as math.
-            const std::string pm = "\xC2\xB1";
-            for (size_t p = s.find(pm); p != std::string::npos; p = s.find(pm, p)) s.replace(p, pm.size(), "$\\pm$");
-            out << (c ? " & " : "") << s;
+            out << (c ? " & " : "") << latex_pm(latex_escape(format_cell(r[c], precision)));
         }
         out << " \\\\\n";
     }

@@ -40,7 +40,9 @@ void TrainControl::stop() {
 bool TrainControl::proceed() {
     if (paused_) {
         std::unique_lock<std::mutex> lock(mutex_);
+        held_ = true;
         cv_.wait(lock, [this] { return !paused_ || stop_; });
+        held_ = false;
     }
     return !stop_;
 }

@@ -36,9 +36,11 @@ public:
     bool stop_requested() const { return stop_; }
     /// Trainer side: block while paused; false once stop was requested.
     bool proceed();
+    /// True while the trainer is blocked in proceed() (paused between steps, nothing in flight).
+    bool held() const { return held_; }
 
 private:
-    std::atomic<bool> paused_{false}, stop_{false};
+    std::atomic<bool> paused_{false}, stop_{false}, held_{false};
     std::mutex mutex_;
     std::condition_variable cv_;
 };

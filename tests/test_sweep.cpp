@@ -157,6 +157,7 @@ private Q_SLOTS:
         QVERIFY2(md.find("\xC2\xB1") != std::string::npos, md.c_str());
         const std::string tex = read_text_file((fs::path(out) / "results.tex").string());
         QVERIFY2(tex.find("$\\pm$") != std::string::npos && tex.find("\\caption{test sweep") != std::string::npos, tex.c_str());
+        QVERIFY2(tex.find("\xC2\xB1") == std::string::npos, "a raw \u00b1 left in the LaTeX table");
     }
 };
 

@@ -66,6 +66,8 @@ public:
     QString runDir() const { return run_dir_; }
     /// The history reported by the current (or last) run: steps and epochs as they arrived.
     const History& history() const { return history_; }
+    /// True while a paused trainer is blocked between steps (no step in flight).
+    bool held() const { return control_ && control_->held(); }
 
 Q_SIGNALS:
     void stateChanged(vhmn::gui::TrainingController::State state);
