@@ -1,5 +1,6 @@
 #include "core/corruptions.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -30,6 +31,18 @@ torch::Tensor occlude_square(const torch::Tensor& x, int64_t side, at::Generator
     auto y0 = ys.view({b, 1, 1}), x0 = xs.view({b, 1, 1});
     auto inside = (rows >= y0) & (rows < y0 + side) & (cols >= x0) & (cols < x0 + side);  // [B, H, W]
     return out.masked_fill_(inside.unsqueeze(1).to(x.device()), 0.0);
+}
+
+torch::Tensor occlude_at(const torch::Tensor& x, int64_t row, int64_t col, int64_t side) {
+    const int64_t h = x.size(2), w = x.size(3);
+    side = std::clamp<int64_t>(side, 0, std::min(h, w));
+    auto out = x.clone();
+    if (side == 0) return out;
+    row = std::clamp<int64_t>(row, 0, h - side);
+    col = std::clamp<int64_t>(col, 0, w - side);
+    using torch::indexing::Slice;
+    out.index_put_({Slice(), Slice(), Slice(row, row + side), Slice(col, col + side)}, 0.0);
+    return out;
 }
 
 torch::Tensor scale_contrast(const torch::Tensor& x, double factor) {

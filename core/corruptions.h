@@ -16,6 +16,10 @@ torch::Tensor gaussian_noise(const torch::Tensor& x, double sigma, at::Generator
 /// One black square of `side` px per image at a uniformly random position fully inside it.
 torch::Tensor occlude_square(const torch::Tensor& x, int64_t side, at::Generator& gen);
 
+/// One black square of `side` px with its top-left corner at (row, col) in every image, moved
+/// inside the image when it would stick out (the GUI's occlusion slider).
+torch::Tensor occlude_at(const torch::Tensor& x, int64_t row, int64_t col, int64_t side);
+
 /// The side of a square covering `area` (fraction of the image): round(√(area·H·W)), ≥ 1.
 int64_t occlusion_side(double area, int64_t height, int64_t width);
 

@@ -113,6 +113,21 @@ private Q_SLOTS:
         QCOMPARE(px[0].eq(0).sum().item<int64_t>(), int64_t(3 * 16));
     }
 
+    void occlusionAtAPlace() {
+        auto x = torch::ones({2, 3, 16, 16});
+        auto out = occlude_at(x, 2, 5, 4);
+        QCOMPARE(out.eq(0).sum().item<int64_t>(), int64_t(2 * 3 * 16));
+        QVERIFY(out.index({torch::indexing::Slice(), torch::indexing::Slice(), torch::indexing::Slice(2, 6),
+                           torch::indexing::Slice(5, 9)}).eq(0).all().item<bool>());
+        QCOMPARE(x.eq(0).sum().item<int64_t>(), int64_t(0));  // the input is not modified
+        // A square sticking out is moved inside: still side² pixels, ending at the border.
+        auto edge = occlude_at(x, 14, 15, 4);
+        QCOMPARE(edge[0][0].eq(0).sum().item<int64_t>(), int64_t(16));
+        QVERIFY(edge[0][0][15][15].item<float>() == 0.0f && edge[0][0][11][11].item<float>() == 1.0f);
+        QVERIFY(torch::equal(occlude_at(x, 3, 3, 0), x));
+        QCOMPARE(occlude_at(x, 0, 0, 40).eq(0).sum().item<int64_t>(), int64_t(2 * 3 * 16 * 16));  // clamped to the image
+    }
+
     void contrastKeepsTheMean() {
         auto x = torch::rand({4, 3, 16, 16}) * 0.2 + 0.4;  // no pixel clips for f ≤ 1.5
         for (double f : {0.5, 0.75, 1.25, 1.5}) {

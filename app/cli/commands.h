@@ -12,5 +12,6 @@ void add_bench(CLI::App& app);
 void add_probe(CLI::App& app);
 void add_bench_probe(CLI::App& app);
 void add_sweep(CLI::App& app);
+void add_figure_pack(CLI::App& app);
 
 }  // namespace vhmn::cli

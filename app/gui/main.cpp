@@ -9,10 +9,17 @@
 
 #include "app/gui/curves_view.h"
 #include "app/gui/experiment_panel.h"
+#include "app/gui/inspector/inspector_view.h"
+#include "app/gui/inspector/memory_view.h"
+#include "app/gui/inspector/robustness_view.h"
+#include "app/gui/inspector/run_session.h"
+#include "app/gui/inspector/workspace.h"
 #include "app/gui/main_window.h"
 #include "app/gui/runs_browser.h"
 #include "app/gui/training_controller.h"
 #include "core/runtime.h"
+
+using QOption = QCommandLineOption;
 
 int main(int argc, char** argv) {
     QApplication app(argc, argv);
@@ -40,7 +47,7 @@ int main(int argc, char** argv) {
     const QCommandLineOption train(QStringLiteral("train"), QStringLiteral("Start training at once with the choices above."));
     const QCommandLineOption open(QStringLiteral("open"), QStringLiteral("Show a run folder's curves (repeat to overlay)."),
                                   QStringLiteral("dir"));
-    const QCommandLineOption tab(QStringLiteral("tab"), QStringLiteral("Tab to show: training, runs or model."), QStringLiteral("name"));
+    const QCommandLineOption tab(QStringLiteral("tab"), QStringLiteral("Tab to show: training, runs, model, inspector, memory or robustness."), QStringLiteral("name"));
     const QCommandLineOption screenshot(QStringLiteral("screenshot"),
                                         QStringLiteral("Save a PNG of the window after the delay and quit."),
                                         QStringLiteral("file"));
@@ -51,7 +58,26 @@ int main(int argc, char** argv) {
                                  QStringLiteral("Set an experiment field, e.g. --set fraction=0.2 (repeatable)."),
                                  QStringLiteral("key=value"));
     const QCommandLineOption size(QStringLiteral("size"), QStringLiteral("Window size WxH."), QStringLiteral("WxH"));
-    parser.addOptions({data_dir, runs_dir, dataset, preset, epochs, augment, run_name, train, open, tab, screenshot, delay, size, set});
+    // Inspection of a trained run (issue 6); with --screenshot the picture is taken once the asked
+    // work is done (the image queried, the job finished).
+    const QOption inspect(QStringLiteral("inspect"), QStringLiteral("Open a run folder in the Inspector, Memory and Robustness tabs."),
+                          QStringLiteral("dir"));
+    const QOption inspect_data(QStringLiteral("inspect-data"),
+                               QStringLiteral("Dataset of the inspected run (default: the one in its config)."),
+                               QStringLiteral("path"));
+    const QOption inspect_index(QStringLiteral("inspect-index"), QStringLiteral("Test image to show in the inspector."),
+                                QStringLiteral("n"));
+    const QOption inspect_block(QStringLiteral("inspect-block"), QStringLiteral("Block whose prototypes are shown."),
+                                QStringLiteral("n"));
+    const QOption compute(QStringLiteral("compute"),
+                          QStringLiteral("Job to run once the run is open: memory, robustness or stability."),
+                          QStringLiteral("job"));
+    const QOption probe_limit(QStringLiteral("probe-limit"), QStringLiteral("Test images for --compute (0: all; default 1000)."),
+                              QStringLiteral("n"), QStringLiteral("1000"));
+    const QOption memory_class(QStringLiteral("memory-class"), QStringLiteral("Class shown in the memory view."),
+                               QStringLiteral("c"));
+    parser.addOptions({data_dir, runs_dir, dataset, preset, epochs, augment, run_name, train, open, tab, screenshot, delay, size, set,
+                       inspect, inspect_data, inspect_index, inspect_block, compute, probe_limit, memory_class});
     parser.process(app);
 
     vhmn::configure_threads();
@@ -97,7 +123,50 @@ int main(int argc, char** argv) {
             rc = 1;
         }
     }
-    if (parser.isSet(screenshot)) {
+    const bool inspecting = parser.isSet(inspect);
+    if (inspecting) {
+        auto* ws = window.inspectWorkspace();
+        const QString job = parser.value(compute);
+        const int limit = parser.value(probe_limit).toInt();
+        ws->memory()->setLimit(limit);
+        ws->robustness()->setLimit(limit);
+        QObject::connect(ws->session(), &vhmn::gui::RunSession::opened, &window,
+                         [&parser, &window, ws, job, inspect_index, inspect_block, memory_class, tab] {
+                             if (parser.isSet(inspect_block)) ws->inspector()->setBlock(parser.value(inspect_block).toInt());
+                             if (parser.isSet(memory_class)) ws->memory()->setClass(parser.value(memory_class).toInt());
+                             if (parser.isSet(inspect_index)) ws->inspector()->inspect(parser.value(inspect_index).toInt());
+                             if (job == QLatin1String("memory")) ws->memory()->compute();
+                             else if (job == QLatin1String("robustness")) ws->robustness()->runRobustness();
+                             else if (job == QLatin1String("stability")) ws->robustness()->runStability();
+                             if (parser.isSet(tab)) window.showTab(parser.value(tab));
+                         });
+        if (!window.inspectRun(parser.value(inspect), parser.value(inspect_data))) rc = 1;
+        if (parser.isSet(tab)) window.showTab(parser.value(tab));
+    }
+    if (parser.isSet(screenshot) && inspecting) {
+        // After what was asked: the job, the queried image, or just the opened run.
+        const QString file = parser.value(screenshot);
+        const int ms = parser.value(delay).toInt();
+        auto later = [&window, file, ms] {
+            QTimer::singleShot(ms, &window, [&window, file] { QApplication::exit(window.grab().save(file, "PNG") ? 0 : 1); });
+        };
+        auto* session = window.inspectWorkspace()->session();
+        if (parser.isSet(compute))
+            QObject::connect(session, &vhmn::gui::RunSession::jobFinished, &window,
+                             [later](const QString& job, const QString&, const QString&) {
+                                 if (job != QLatin1String("open")) later();
+                             });
+        else if (parser.isSet(inspect_index))
+            QObject::connect(window.inspectWorkspace()->inspector(), &vhmn::gui::InspectorView::resultShown, &window,
+                             [later](int) { later(); });
+        else
+            QObject::connect(session, &vhmn::gui::RunSession::opened, &window, later);
+        QObject::connect(session, &vhmn::gui::RunSession::failed, &window, [](const QString& what, const QString& m) {
+            qCritical("%s: %s", qPrintable(what), qPrintable(m));
+            QApplication::exit(1);
+        });
+    }
+    if (parser.isSet(screenshot) && !inspecting) {
         const QString file = parser.value(screenshot);
         QTimer::singleShot(parser.value(delay).toInt(), &window, [&window, file] {
             window.curves()->flush();

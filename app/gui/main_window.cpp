@@ -26,6 +26,11 @@
 
 #include "app/gui/curves_view.h"
 #include "app/gui/experiment_panel.h"
+#include "app/gui/inspector/inspector_view.h"
+#include "app/gui/inspector/memory_view.h"
+#include "app/gui/inspector/robustness_view.h"
+#include "app/gui/inspector/run_session.h"
+#include "app/gui/inspector/workspace.h"
 #include "app/gui/runs_browser.h"
 #include "app/gui/training_controller.h"
 #include "app/model_summary.h"
@@ -96,6 +101,11 @@ MainWindow::MainWindow(const MainWindowOptions& options, QWidget* parent) : QMai
     tabs_->addTab(runs_, tr("Runs"));
     summary_ = new widgets::SummaryTable;
     tabs_->addTab(summary_, tr("Model"));
+    // Inspection of a trained run (issue 6): memories, slot weightings, robustness.
+    inspect_ = new InspectWorkspace(tabs_);
+    tabs_->addTab(inspect_->inspector(), tr("Inspector"));
+    tabs_->addTab(inspect_->memory(), tr("Memory"));
+    tabs_->addTab(inspect_->robustness(), tr("Robustness"));
     setCentralWidget(tabs_);
 
     // Bottom: messages.
@@ -191,6 +201,31 @@ void MainWindow::buildMenus() {
     export_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
     export_->setToolTip(tr("Export the plot last clicked to PNG, SVG, PDF or CSV"));
     connect(export_, &QAction::triggered, this, [this] { exportInteractive(curves_->currentPlot()); });
+    auto* inspect = new QAction(tr("&Inspect run…"), this);
+    inspect->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_I));
+    inspect->setToolTip(tr("Open a trained run in the Inspector, Memory and Robustness tabs"));
+    connect(inspect, &QAction::triggered, this, [this] {
+        const QString dir = QFileDialog::getExistingDirectory(this, tr("Run folder to inspect"), runs_->runsDir());
+        if (!dir.isEmpty()) inspectRun(dir);
+    });
+    auto* pack = new QAction(tr("Write &figure pack…"), this);
+    pack->setToolTip(tr("Fig. 2, 3, 5, 6 and Tables 3, 9 of the inspected run into one folder"));
+    connect(pack, &QAction::triggered, this, [this] {
+        if (!inspect_->session()->isOpen()) return showError(tr("Inspect a run first (File → Inspect run…)."));
+        const QString dir = QFileDialog::getExistingDirectory(this, tr("Folder for the figure pack"),
+                                                              inspect_->session()->info().dir);
+        if (dir.isEmpty()) return;
+        FigurePackRequest r;
+        r.dir = dir;
+        if (!inspect_->writeFigurePack(r)) showError(tr("The run session is busy; wait or cancel the running job."));
+    });
+    connect(inspect_, &InspectWorkspace::figurePackWritten, this, [this](const QStringList& files, const QString& error) {
+        if (!error.isEmpty()) return showError(tr("Figure pack: %1").arg(error));
+        log(tr("figure pack: wrote %1 files (%2)").arg(files.size()).arg(files.join(QStringLiteral(", "))));
+    });
+    connect(inspect_->session(), &RunSession::failed, this, [this](const QString& what, const QString& message) {
+        showError(tr("%1: %2").arg(what, message));
+    });
     auto* quit = new QAction(tr("&Quit"), this);
     quit->setShortcut(QKeySequence::Quit);
     connect(quit, &QAction::triggered, this, &QWidget::close);
@@ -201,12 +236,16 @@ void MainWindow::buildMenus() {
     file->addSeparator();
     file->addAction(export_);
     file->addSeparator();
+    file->addAction(inspect);
+    file->addAction(pack);
+    file->addSeparator();
     file->addAction(quit);
     auto* train = menuBar()->addMenu(tr("&Training"));
     train->addActions({start_, pause_, resume_, stop_});
 
     auto* view = menuBar()->addMenu(tr("&View"));
-    const QStringList tab_names = {tr("&Training"), tr("&Runs"), tr("&Model")};
+    const QStringList tab_names = {tr("&Training"), tr("&Runs"), tr("&Model"), tr("&Inspector"), tr("M&emory"),
+                                   tr("R&obustness")};
     for (int i = 0; i < tab_names.size(); ++i) {
         auto* a = view->addAction(tab_names[i]);
         a->setShortcut(QKeySequence(Qt::CTRL | (Qt::Key_1 + i)));
@@ -441,7 +480,20 @@ void MainWindow::updateModelSummary() {
 void MainWindow::showTab(const QString& name) {
     if (name == QLatin1String("runs")) tabs_->setCurrentWidget(runs_);
     else if (name == QLatin1String("model")) tabs_->setCurrentWidget(summary_);
+    else if (name == QLatin1String("inspector")) tabs_->setCurrentWidget(inspect_->inspector());
+    else if (name == QLatin1String("memory")) tabs_->setCurrentWidget(inspect_->memory());
+    else if (name == QLatin1String("robustness")) tabs_->setCurrentWidget(inspect_->robustness());
     else tabs_->setCurrentIndex(0);
+}
+
+bool MainWindow::inspectRun(const QString& dir, const QString& data, int gridLimit) {
+    if (!inspect_->openRun(dir, data, gridLimit)) {
+        showError(tr("The run session is busy; wait or cancel the running job."));
+        return false;
+    }
+    log(tr("inspecting %1").arg(dir));
+    tabs_->setCurrentWidget(inspect_->inspector());
+    return true;
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {

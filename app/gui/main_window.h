@@ -26,6 +26,7 @@ class SummaryTable;
 namespace vhmn::gui {
 
 class CurvesView;
+class InspectWorkspace;
 class ExperimentPanel;
 class RunsBrowser;
 class TrainingController;
@@ -46,6 +47,8 @@ public:
     CurvesView* curves() const { return curves_; }
     RunsBrowser* runsBrowser() const { return runs_; }
     TrainingController* controller() const { return controller_; }
+    /// The inspector, memory and robustness tabs and their run session.
+    InspectWorkspace* inspectWorkspace() const { return inspect_; }
     QTabWidget* tabs() const { return tabs_; }
     QString errorText() const;
     QString progressText() const;
@@ -62,7 +65,9 @@ public:
     bool openRuns(const QStringList& dirs);
     /// Export a plot through the file's suffix; an error is shown in the window.
     bool exportPlot(widgets::CurvePlot* plot, const QString& path, int dpi);
-    void showTab(const QString& name);  ///< "training", "runs", "model"
+    void showTab(const QString& name);  ///< "training", "runs", "model", "inspector", "memory", "robustness"
+    /// Open a run in the inspection tabs (data empty: the dataset in its config).
+    bool inspectRun(const QString& dir, const QString& data = {}, int gridLimit = 0);
 
 protected:
     void closeEvent(QCloseEvent* event) override;
@@ -87,6 +92,7 @@ private:
     RunsBrowser* runs_ = nullptr;
     widgets::SummaryTable* summary_ = nullptr;
     TrainingController* controller_ = nullptr;
+    InspectWorkspace* inspect_ = nullptr;
     QTabWidget* tabs_ = nullptr;
     QLabel* error_ = nullptr;
     QLabel* run_label_ = nullptr;

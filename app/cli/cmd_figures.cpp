@@ -1,0 +1,69 @@
+// `vhmn figure-pack RUN --data PATH --out DIR`: the tables of a run's figure pack (paper Fig. 2, 5,
+// 6 as CSV; Tables 3 and 9 as Markdown and LaTeX). Headless: the figures themselves are drawn by
+// the desktop app (Robustness tab → Figure pack), which writes these same tables beside them.
+#include <cstdio>
+#include <iostream>
+#include <memory>
+
+#include "app/cli/commands.h"
+#include "app/experiment.h"
+#include "app/figures.h"
+#include "core/error.h"
+#include "core/runtime.h"
+
+namespace vhmn::cli {
+
+void add_figure_pack(CLI::App& app) {
+    struct Opts {
+        std::string dir, data, out, device = "cpu", branch = "global";
+        int threads = 0;
+        int64_t batch = 250, limit = 1000, cls = 0;
+        std::vector<int64_t> iterations{0, 1, 2, 3};
+        uint64_t seed = 0;
+    };
+    auto o = std::make_shared<Opts>();
+    auto* cmd = app.add_subcommand("figure-pack", "Tables of a run's figure pack: Fig. 2/5/6 data (CSV), Tables 3 and 9 "
+                                                  "(Markdown + LaTeX); the app draws the figures");
+    cmd->add_option("RUN", o->dir, "Run folder")->required();
+    cmd->add_option("--data", o->data, "The dataset the run was trained on (folder or 'builtin')")->required();
+    cmd->add_option("--out", o->out, "Folder to write into (created)")->required();
+    cmd->add_option("--limit", o->limit, "Test images, evenly spaced over the split (0: all; default 1000)")
+        ->check(CLI::Range(int64_t(0), int64_t(1) << 40));
+    cmd->add_option("--iterations", o->iterations, "Inference-time T for Fig. 2 / Table 3 (default 0,1,2,3)")->delimiter(',');
+    cmd->add_option("--class", o->cls, "Class whose inputs Fig. 5 averages over (default 0)");
+    cmd->add_option("--branch", o->branch, "Fig. 5 branch: local or global")->check(CLI::IsMember({"local", "global"}));
+    cmd->add_option("--seed", o->seed, "Seed of the corruptions");
+    cmd->add_option("--batch", o->batch, "Images per forward pass")->check(CLI::Range(int64_t(1), int64_t(1) << 20));
+    cmd->add_option("--device", o->device, "cpu, cuda or cuda:N");
+    cmd->add_option("--threads", o->threads, "CPU threads")->check(CLI::Range(1, 4096));
+    cmd->callback([o] {
+        configure_threads(o->threads > 0 ? std::optional<int>(o->threads) : std::nullopt);
+        if (o->iterations.empty()) throw ConfigError("--iterations needs at least one value");
+        for (int64_t t : o->iterations)
+            if (t < 0 || t > 64) throw ConfigError("--iterations " + std::to_string(t) + " is outside [0, 64]");
+        auto run = app::open_run(o->dir, o->data, parse_device(o->device));
+        if (o->cls < 0 || o->cls >= run.config.model.classes)
+            throw ConfigError("--class " + std::to_string(o->cls) + " is outside [0, " +
+                              std::to_string(run.config.model.classes) + ")");
+        app::FigureOptions f;
+        f.iterations = o->iterations;
+        f.limit = o->limit;
+        f.batch = o->batch;
+        f.seed = o->seed;
+        f.weights_class = o->cls;
+        f.weights_branch = parse_branch(o->branch);
+        app::FigureData d;
+        ProbeControl c;
+        c.progress = [last = -1](double fr, const std::string& what) mutable {
+            const int pct = int(fr * 100.0);
+            if (pct / 10 == last / 10 && pct < 100) return;
+            last = pct;
+            std::fprintf(stderr, "%s: %d%%\n", what.c_str(), pct);
+        };
+        app::compute_figure_data(run, f, d, c);
+        for (const auto& path : app::write_figure_tables(d, o->out)) std::cout << "wrote " << path << "\n";
+        std::cout << app::iterations_table(d.robustness).to_markdown(2);
+    });
+}
+
+}  // namespace vhmn::cli

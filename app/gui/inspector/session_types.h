@@ -1,0 +1,146 @@
+#pragma once
+// Plain Qt data that the inspector, memory and robustness views draw: core's probe results
+// converted on the worker thread (no torch here, so the views compile without it).
+#include <QImage>
+#include <QRect>
+#include <QString>
+#include <QStringList>
+#include <QVector>
+
+namespace vhmn::gui {
+
+/// What a run is, as the views need it.
+struct InspectedRun {
+    QString dir, data;
+    QString name;  ///< folder name
+    QStringList classNames;
+    int classes = 0, depth = 0, imageSize = 0, channels = 0, patch = 0, window = 0;
+    int localSlots = 0, globalSlots = 0, iterations = 0;
+    int testSize = 0, trainSize = 0;
+    int epochs = -1;
+    QString summary;  ///< one line: preset-like description
+};
+
+/// The clicked image's corruption (the sliders). Applied to [0, 1] pixels, clamped.
+struct CorruptionParams {
+    double noise = 0.0;     ///< σ of Gaussian noise
+    int occlusion = 0;      ///< side of the black square in pixels (0: none)
+    int occlusionRow = 0;   ///< its top-left corner
+    int occlusionCol = 0;
+    double contrast = 1.0;  ///< factor around the image mean
+    quint64 seed = 0;       ///< noise generator seed (the same image and σ give the same noise)
+    bool isClean() const { return noise <= 0.0 && occlusion <= 0 && contrast == 1.0; }
+};
+
+struct ImageRequest {
+    int index = -1;  ///< test-split index
+    CorruptionParams corruption;
+    int k = 5;       ///< prototypes per branch and block
+    int token = -1;  ///< −1: the most informative token
+    int serial = 0;  ///< set by the session: increases with every request
+};
+
+struct PrototypeInfo {
+    int slot = -1, cls = -1, source = -1, row = -1, col = -1, step = -1;
+    double weight = 0.0;
+    QRect box;           ///< patch in the source image (global: whole image)
+    QImage sourceImage;  ///< the source training image (null if unavailable)
+};
+
+struct BranchSteps {
+    QVector<double> distanceToQuery;   ///< ‖z_t − q‖, t = 0..T (core's StepTrace)
+    QVector<double> entropy;           ///< entropy of α_t (nats)
+    QVector<double> distanceToMemory;  ///< ‖z_t − m_t‖: how far z still is from what it retrieves
+};
+
+struct BlockResult {
+    QVector<PrototypeInfo> local, global;
+    BranchSteps localSteps, globalSteps;
+};
+
+struct ImageResult {
+    ImageRequest request;
+    QImage input;  ///< the (corrupted) image the model saw
+    int label = -1, prediction = -1;
+    QVector<double> probabilities;
+    QVector<double> poolWeights;  ///< [grid × grid]
+    int grid = 0;
+    int token = 0, tokenRow = 0, tokenCol = 0;
+    QRect tokenBox, windowBox;
+    QVector<BlockResult> blocks;
+    double milliseconds = 0;  ///< worker time: corruption + probe + conversion
+};
+
+/// The test split as thumbnails with the model's predictions.
+struct TestSet {
+    QVector<QImage> images;
+    QVector<int> indices, labels, predictions;
+    QVector<double> confidences;
+    double accuracy = 0;  ///< % over these images
+};
+
+/// Slot weightings of one branch, every block (Fig. 5), with usage, fill and hit rates (Table 9).
+struct MemoryResult {
+    int branch = 1;  ///< 0 local, 1 global
+    int classes = 0, slots = 0;
+    QVector<QVector<double>> meanAlpha;  ///< per block: [classes × slots] row-major
+    QVector<QVector<int>> slotClass;     ///< per block: [slots] (−1 empty)
+    QVector<QVector<int>> top1Count;     ///< per block: [slots]
+    QVector<QVector<int>> fillPerClass;  ///< per block: [classes]
+    QVector<double> unusedFraction, meanEntropy;  ///< per block
+    int images = 0;
+    struct Hit {
+        int block = 0;
+        QString branch;
+        double top1 = 0, top5 = 0;
+        qint64 queries = 0;
+    };
+    QVector<Hit> hits;  ///< every block and branch
+};
+
+struct RobustnessPoint {
+    QString kind;  ///< clean, noise, occlusion, contrast
+    double severity = 0;
+    int iterations = 0;
+    double top1 = 0;
+    int count = 0;
+};
+
+struct StabilityPoint {
+    QString kind;  ///< noise, occlusion_px
+    double severity = 0;
+    double top5Consistency = 0, cosine = 0, top1Same = 0, accuracy = 0;
+};
+
+struct StabilityResult {
+    int block = -1;
+    QString branch;
+    QVector<StabilityPoint> points;
+};
+
+}  // namespace vhmn::gui
+
+namespace vhmn::gui {
+
+/// What the figure pack draws; the worker has already written the tables into `dir`.
+struct FigurePackData {
+    QString dir;
+    QStringList written;  ///< files written so far
+    QVector<RobustnessPoint> robustness;
+    StabilityResult stability;
+    MemoryResult memory;  ///< the Fig. 5 branch, every block
+    int weightsClass = 0;
+    QVector<ImageResult> examples;  ///< Fig. 3: test images with their prototypes
+};
+
+struct FigurePackRequest {
+    QString dir;
+    int limit = 1000;  ///< test images for the sweeps (0: all)
+    QVector<int> iterations{0, 1, 2, 3};
+    quint64 seed = 0;
+    int weightsClass = 0;
+    int weightsBranch = 1;  ///< 0 local, 1 global
+    int examples = 4;       ///< Fig. 3 rows
+};
+
+}  // namespace vhmn::gui

@@ -1,0 +1,36 @@
+#include "app/gui/inspector/workspace.h"
+
+#include <QWidget>
+
+#include "app/gui/inspector/figure_pack.h"
+#include "app/gui/inspector/inspector_view.h"
+#include "app/gui/inspector/memory_view.h"
+#include "app/gui/inspector/robustness_view.h"
+#include "app/gui/inspector/run_session.h"
+
+namespace vhmn::gui {
+
+InspectWorkspace::InspectWorkspace(QWidget* parent) : QObject(parent) {
+    session_ = new RunSession(this);
+    inspector_ = new InspectorView(session_, parent);
+    memory_ = new MemoryView(session_, parent);
+    robustness_ = new RobustnessView(session_, parent);
+    connect(session_, &RunSession::figurePackReady, this, [this](const FigurePackData& data) {
+        QStringList files;
+        QString error;
+        drawFigurePack(data, session_->info(), &files, &error);
+        Q_EMIT figurePackWritten(files, error);
+    });
+    connect(session_, &RunSession::jobFinished, this, [this](const QString& job, const QString& outcome, const QString& message) {
+        if (job == QLatin1String("figure pack") && outcome != QLatin1String("finished"))
+            Q_EMIT figurePackWritten({}, outcome == QLatin1String("cancelled") ? tr("cancelled") : message);
+    });
+}
+
+bool InspectWorkspace::openRun(const QString& dir, const QString& data, int gridLimit) {
+    return session_->open(dir, data, gridLimit);
+}
+
+bool InspectWorkspace::writeFigurePack(const FigurePackRequest& request) { return session_->computeFigurePack(request); }
+
+}  // namespace vhmn::gui

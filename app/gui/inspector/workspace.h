@@ -1,0 +1,43 @@
+#pragma once
+// The inspection side of the app as one object the main window adds as tabs: a RunSession and the
+// inspector, memory and robustness views on it, plus the figure pack.
+#include <QObject>
+#include <QStringList>
+
+#include "app/gui/inspector/session_types.h"
+
+namespace vhmn::gui {
+
+class InspectorView;
+class MemoryView;
+class RobustnessView;
+class RunSession;
+
+class InspectWorkspace : public QObject {
+    Q_OBJECT
+public:
+    explicit InspectWorkspace(QWidget* parent);
+
+    RunSession* session() const { return session_; }
+    InspectorView* inspector() const { return inspector_; }
+    MemoryView* memory() const { return memory_; }
+    RobustnessView* robustness() const { return robustness_; }
+
+    /// Open a run (data empty: the dataset recorded in its config). gridLimit: test images shown
+    /// in the grid (0: all).
+    bool openRun(const QString& dir, const QString& data = {}, int gridLimit = 0);
+    /// Compute what is missing and write the figure pack into request.dir (asynchronous:
+    /// figurePackWritten follows).
+    bool writeFigurePack(const FigurePackRequest& request);
+
+Q_SIGNALS:
+    void figurePackWritten(const QStringList& files, const QString& error);
+
+private:
+    RunSession* session_;
+    InspectorView* inspector_;
+    MemoryView* memory_;
+    RobustnessView* robustness_;
+};
+
+}  // namespace vhmn::gui
