@@ -92,14 +92,18 @@ std::unique_ptr<Trainer> make_trainer(const TrainRequest& req) {
     return trainer;
 }
 
-OpenedRun open_run(const std::string& dir, const std::string& data_path, const torch::Device& device) {
+std::string weights_file(const std::string& dir) {
+    const std::string model = (fs::path(dir) / run_files::kModel).string();
+    return fs::exists(model) ? model : (fs::path(dir) / run_files::kCheckpoint).string();
+}
+
+OpenedRun open_run(const std::string& dir, const std::string& data_arg, const torch::Device& device) {
     OpenedRun run;
     run.dir = dir;
     run.config = read_run_config(dir);
-    std::string weights = (fs::path(dir) / run_files::kModel).string();
-    if (!fs::exists(weights)) weights = (fs::path(dir) / run_files::kCheckpoint).string();
-    run.model = load_model(weights, device);
+    run.model = load_model(weights_file(dir), device);
     const auto& cfg = run.config;
+    const std::string& data_path = data_arg.empty() ? cfg.data.path : data_arg;
     data::LoadOptions load;  // normalisation comes from the run, so no statistics are computed
     load.channels = cfg.model.channels, load.image_size = cfg.model.image_size;
     run.dataset = data::load_dataset(data_path, load);

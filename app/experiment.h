@@ -52,8 +52,12 @@ struct OpenedRun {
     int64_t epochs = -1;    ///< epochs the weights were trained for (−1: unknown)
 };
 
-/// Read `dir`'s config and weights (model.pt, else checkpoint.pt) onto `device` and the dataset at
-/// `data_path`, which must be the one the run was trained on (same classes; ConfigError otherwise).
+/// The weights of a run folder: model.pt when training finished, else the last checkpoint.pt.
+std::string weights_file(const std::string& dir);
+
+/// Read `dir`'s config and weights (weights_file) onto `device` and the dataset at `data_path`
+/// (empty: the path recorded in the run's config), which must be the one the run was trained on
+/// (same classes; ConfigError otherwise).
 OpenedRun open_run(const std::string& dir, const std::string& data_path, const torch::Device& device);
 
 /// Probe inputs over the opened run's test split; with limit > 0, `limit` images evenly spaced

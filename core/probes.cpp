@@ -272,6 +272,16 @@ ImageProbe probe_image(VHMN& model, const torch::Tensor& image, int64_t label, c
             auto& steps = br == Branch::Local ? bp.local_steps : bp.global_steps;
             for (const auto& d : tr.distance) steps.distance.push_back(pick(d).item<double>());
             for (const auto& a : tr.alpha) steps.entropy.push_back(entropy(pick(a)).item<double>());
+            // Replay Eq. 4 for this one query (cheap: one vector) to get ‖z_t − m(z_t)‖ up to t = T.
+            auto* blk = model->blocks[size_t(b)]->as<HMNBlockImpl>();
+            const auto& beta = br == Branch::Local ? blk->local_memory->beta : blk->global_memory->beta;
+            const auto view = model->bank(b, br)->view();
+            auto z = pick(tr.query).unsqueeze(0);
+            for (int64_t t = 0; t < int64_t(tr.distance.size()); ++t) {
+                const auto r = retrieve(z, view);
+                steps.memory_distance.push_back((z - r.m).norm().item<double>());
+                z = z + beta * (r.m - z);
+            }
         }
         p.blocks.push_back(std::move(bp));
     }
@@ -307,7 +317,9 @@ ProbeResult image_result(const ImageProbe& p, int64_t index, const torch::Tensor
                 r.arrays.push_back({key + "/sources", torch::stack(sources)});
             r.arrays.push_back({key + "/distance", torch::tensor(steps.distance, torch::kDouble)});
             r.arrays.push_back({key + "/entropy", torch::tensor(steps.entropy, torch::kDouble)});
-            tj[branch_name(br)] = {{"distance", steps.distance}, {"entropy", steps.entropy}};
+            r.arrays.push_back({key + "/memory_distance", torch::tensor(steps.memory_distance, torch::kDouble)});
+            tj[branch_name(br)] = {{"distance", steps.distance}, {"entropy", steps.entropy},
+                                   {"memory_distance", steps.memory_distance}};
         }
         trajectories.push_back(tj);
     }
@@ -320,13 +332,18 @@ ProbeResult image_result(const ImageProbe& p, int64_t index, const torch::Tensor
 }
 
 // ---- robustness ---------------------------------------------------------------------------------
+void validate_iterations(const std::vector<int64_t>& iterations) {
+    if (iterations.empty()) throw ConfigError("--iterations needs at least one value");
+    for (int64_t t : iterations)
+        if (t < 0 || t > 64) throw ConfigError("--iterations " + std::to_string(t) + " is outside [0, 64]");
+}
+
 std::vector<RobustnessRow> probe_robustness(ProbeInput& in, const std::vector<Corruption>& corruptions,
                                             const std::vector<int64_t>& iterations, uint64_t seed,
                                             const ProbeControl& control) {
     check_input(in);
     for (const auto& c : corruptions) validate(c);
-    for (int64_t t : iterations)
-        if (t < 0 || t > 64) throw ConfigError("iterations " + std::to_string(t) + " outside [0, 64]");
+    validate_iterations(iterations);
     torch::NoGradGuard no_grad;
     ProbeScope scope(in.model);
     std::vector<at::Generator> gens;

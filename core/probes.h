@@ -93,8 +93,10 @@ struct Prototype {
     torch::Tensor source;    ///< uint8 [C, H, W] source training image (undefined if not available)
 };
 struct StepTrace {
-    std::vector<double> distance;  ///< ‖z_t − q‖, t = 0..T
-    std::vector<double> entropy;   ///< entropy of α_t (nats), per step
+    std::vector<double> distance;         ///< ‖z_t − q‖, t = 0..T
+    std::vector<double> entropy;          ///< entropy of α_t (nats), per step
+    std::vector<double> memory_distance;  ///< ‖z_t − m(z_t)‖, t = 0..T: how far z still is from
+                                          ///< the prototype it retrieves (replayed from q and β)
 };
 struct BlockPrototypes {
     std::vector<Prototype> local, global;
@@ -127,6 +129,8 @@ struct RobustnessRow {
     double top1 = 0;
     int64_t count = 0;
 };
+/// ConfigError unless `iterations` is a non-empty list of T in [0, 64].
+void validate_iterations(const std::vector<int64_t>& iterations);
 /// Top-1 accuracy under each corruption, each evaluated with inference-time T in `iterations`
 /// on the same corrupted images. Seeded: condition i draws from its own generator.
 std::vector<RobustnessRow> probe_robustness(ProbeInput& in, const std::vector<Corruption>& corruptions,

@@ -219,6 +219,13 @@ private Q_SLOTS:
             QCOMPARE(p.blocks[0].global_steps.distance.size(), size_t(2));
             QCOMPARE(p.blocks[0].global_steps.distance[0], 0.0);
             QCOMPARE(p.blocks[0].global_steps.entropy.size(), size_t(1));
+            // ‖z_t − m(z_t)‖ for t = 0..T, and z_1 − q = β (m_0 − q): ‖z_1 − q‖ = β ‖z_0 − m_0‖.
+            const auto& gs = p.blocks[0].global_steps;
+            QCOMPARE(gs.memory_distance.size(), size_t(2));
+            const double beta = f.model->betas()[0].second;
+            QVERIFY2(std::abs(gs.distance[1] - beta * gs.memory_distance[0]) < 1e-5,
+                     qPrintable(QString("%1 vs %2").arg(gs.distance[1]).arg(beta * gs.memory_distance[0])));
+            QVERIFY(gs.memory_distance[0] > 0);
             QVERIFY(p.blocks[1].global.empty());  // empty bank: no prototypes
         }
         // A chosen token is queried instead of the most informative one.

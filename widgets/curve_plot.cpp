@@ -3,18 +3,15 @@
 #include <algorithm>
 #include <cmath>
 
-#include <QBuffer>
 #include <QFileInfo>
 #include <QLabel>
 #include <QMenu>
-#include <QPageSize>
-#include <QPdfWriter>
 #include <QSaveFile>
-#include <QSvgGenerator>
 #include <QTextStream>
 #include <QVBoxLayout>
 #include <qcustomplot.h>
 
+#include "widgets/plot_export.h"
 #include "widgets/smoothing.h"
 
 namespace vhmn::widgets {
@@ -262,63 +259,18 @@ bool CurvePlot::exportFile(const QString& path, int dpi, QString* error) {
 }
 
 bool CurvePlot::exportPng(const QString& path, int dpi, QString* error) {
-    if (dpi < 24 || dpi > 2400) return fail(error, tr("%1: DPI must be between 24 and 2400, got %2").arg(path).arg(dpi));
     flush();
-    const QSize size = exportSize();
-    const double scale = dpi / 96.0;  // the on-screen size at 96 DPI, scaled to the chosen DPI
-    QImage image = plot_->toPixmap(size.width(), size.height(), scale).toImage();
-    const int dpm = int(std::lround(dpi / 0.0254));
-    image.setDotsPerMeterX(dpm);
-    image.setDotsPerMeterY(dpm);
-    QSaveFile file(path);
-    if (!file.open(QIODevice::WriteOnly)) return fail(error, tr("%1: %2").arg(path, file.errorString()));
-    if (!image.save(&file, "PNG")) return fail(error, tr("%1: could not encode the PNG").arg(path));
-    if (!file.commit()) return fail(error, tr("%1: %2").arg(path, file.errorString()));
-    return true;
+    return exportCustomPlot(plot_, path, dpi, exportSize(), title_, error);
 }
 
 bool CurvePlot::exportSvg(const QString& path, QString* error) {
     flush();
-    const QSize size = exportSize();
-    QBuffer buffer;
-    QSvgGenerator generator;
-    generator.setOutputDevice(&buffer);
-    generator.setSize(size);
-    generator.setViewBox(QRect(QPoint(0, 0), size));
-    generator.setTitle(title_);
-    generator.setDescription(tr("V-HMN Studio plot"));
-    QCPPainter painter;
-    if (!painter.begin(&generator)) return fail(error, tr("%1: could not start the SVG painter").arg(path));
-    plot_->toPainter(&painter, size.width(), size.height());
-    painter.end();
-    QSaveFile file(path);
-    if (!file.open(QIODevice::WriteOnly)) return fail(error, tr("%1: %2").arg(path, file.errorString()));
-    file.write(buffer.data());
-    if (!file.commit()) return fail(error, tr("%1: %2").arg(path, file.errorString()));
-    return true;
+    return exportCustomPlot(plot_, path, 96, exportSize(), title_, error);
 }
 
 bool CurvePlot::exportPdf(const QString& path, QString* error) {
     flush();
-    const QSize size = exportSize();
-    QSaveFile file(path);
-    if (!file.open(QIODevice::WriteOnly)) return fail(error, tr("%1: %2").arg(path, file.errorString()));
-    {
-        QPdfWriter writer(&file);
-        writer.setTitle(title_);
-        writer.setCreator(QStringLiteral("V-HMN Studio"));
-        writer.setResolution(72);  // one plot pixel = one PDF point
-        writer.setPageSize(QPageSize(QSizeF(size), QPageSize::Point, QString(), QPageSize::ExactMatch));
-        writer.setPageMargins(QMarginsF(0, 0, 0, 0));
-        QCPPainter painter;
-        if (!painter.begin(&writer)) return fail(error, tr("%1: could not start the PDF painter").arg(path));
-        painter.setMode(QCPPainter::pmVectorized);
-        painter.setWindow(QRect(QPoint(0, 0), size));
-        plot_->toPainter(&painter, size.width(), size.height());
-        painter.end();
-    }
-    if (!file.commit()) return fail(error, tr("%1: %2").arg(path, file.errorString()));
-    return true;
+    return exportCustomPlot(plot_, path, 96, exportSize(), title_, error);
 }
 
 bool CurvePlot::exportCsv(const QString& path, QString* error) const {

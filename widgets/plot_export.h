@@ -1,8 +1,7 @@
 #pragma once
 // Export of any QCustomPlot (heatmaps, bar plots, panel figures) and of plain widgets/images to
 // PNG (chosen DPI), SVG and PDF, plus atomic text files (CSV, Markdown, LaTeX). Files are written
-// through QSaveFile: nothing half-written stays behind. (CurvePlot has the same behaviour for its
-// own plots; these helpers serve the widgets that are not curves.)
+// through QSaveFile: nothing half-written stays behind. CurvePlot's exports go through these too.
 #include <QImage>
 #include <QSize>
 #include <QString>

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "app/cli/commands.h"
+#include "app/cli/progress.h"
 #include "app/experiment.h"
 #include "app/figures.h"
 #include "core/error.h"
@@ -38,9 +39,7 @@ void add_figure_pack(CLI::App& app) {
     cmd->add_option("--threads", o->threads, "CPU threads")->check(CLI::Range(1, 4096));
     cmd->callback([o] {
         configure_threads(o->threads > 0 ? std::optional<int>(o->threads) : std::nullopt);
-        if (o->iterations.empty()) throw ConfigError("--iterations needs at least one value");
-        for (int64_t t : o->iterations)
-            if (t < 0 || t > 64) throw ConfigError("--iterations " + std::to_string(t) + " is outside [0, 64]");
+        validate_iterations(o->iterations);  // before the slow part: reading the run and its data
         auto run = app::open_run(o->dir, o->data, parse_device(o->device));
         if (o->cls < 0 || o->cls >= run.config.model.classes)
             throw ConfigError("--class " + std::to_string(o->cls) + " is outside [0, " +
@@ -53,14 +52,7 @@ void add_figure_pack(CLI::App& app) {
         f.weights_class = o->cls;
         f.weights_branch = parse_branch(o->branch);
         app::FigureData d;
-        ProbeControl c;
-        c.progress = [last = -1](double fr, const std::string& what) mutable {
-            const int pct = int(fr * 100.0);
-            if (pct / 10 == last / 10 && pct < 100) return;
-            last = pct;
-            std::fprintf(stderr, "%s: %d%%\n", what.c_str(), pct);
-        };
-        app::compute_figure_data(run, f, d, c);
+        app::compute_figure_data(run, f, d, probe_progress());
         for (const auto& path : app::write_figure_tables(d, o->out)) std::cout << "wrote " << path << "\n";
         std::cout << app::iterations_table(d.robustness).to_markdown(2);
     });

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/cli/commands.h"
+#include "app/cli/progress.h"
 #include "app/experiment.h"
 #include "core/error.h"
 #include "core/runtime.h"
@@ -43,18 +44,6 @@ Session open(const CommonOpts& o) {
     configure_threads(o.threads > 0 ? std::optional<int>(o.threads) : std::nullopt);
     const auto device = parse_device(o.device);
     return {device, app::open_run(o.dir, o.data, device)};
-}
-
-/// A stderr progress line for long probes (plain lines when not on a terminal).
-ProbeControl progress_control() {
-    ProbeControl c;
-    c.progress = [last = -1](double f, const std::string& what) mutable {
-        const int pct = int(f * 100.0);
-        if (pct / 10 == last / 10 && pct < 100) return;
-        last = pct;
-        std::fprintf(stderr, "%s: %d%%\n", what.c_str(), pct);
-    };
-    return c;
 }
 
 void report(const CommonOpts& o, const app::OpenedRun& run, ProbeResult r, const std::string& summary) {
@@ -110,7 +99,7 @@ void add_weights(CLI::App* probe) {
         auto s = open(*o);
         const int64_t block = resolve_block(s.run, o->block);
         auto in = app::probe_input(s.run, s.device, o->batch, o->limit);
-        const auto w = probe_weights(in, block, parse_branch(o->branch), progress_control());
+        const auto w = probe_weights(in, block, parse_branch(o->branch), probe_progress());
         auto r = weights_result(w, o->cls);
         const auto mass = r.params["mass_by_slot_class"].get<std::vector<double>>();
         char buf[512];
@@ -133,7 +122,7 @@ void add_hits(CLI::App* probe) {
     cmd->callback([o] {
         auto s = open(*o);
         auto in = app::probe_input(s.run, s.device, o->batch, o->limit);
-        auto r = hits_result(probe_hits(in, progress_control()));
+        auto r = hits_result(probe_hits(in, probe_progress()));
         report(*o, s.run, r, r.table.to_markdown(2));
     });
 }
@@ -186,13 +175,6 @@ void add_image(CLI::App* probe) {
     });
 }
 
-std::vector<int64_t> parse_iterations(const std::vector<int64_t>& v) {
-    if (v.empty()) throw ConfigError("--iterations needs at least one value");
-    for (int64_t t : v)
-        if (t < 0 || t > 64) throw ConfigError("--iterations " + std::to_string(t) + " is outside [0, 64]");
-    return v;
-}
-
 void add_robustness(CLI::App* probe) {
     struct Opts : CommonOpts {
         std::vector<int64_t> iterations{0, 1, 2, 3};
@@ -206,10 +188,11 @@ void add_robustness(CLI::App* probe) {
         ->delimiter(',');
     cmd->add_option("--seed", o->seed, "Seed of the corruptions");
     cmd->callback([o] {
+        validate_iterations(o->iterations);  // before the slow part: reading the run and its data
         auto s = open(*o);
         auto in = app::probe_input(s.run, s.device, o->batch, o->limit);
-        const auto rows = probe_robustness(in, robustness_corruptions(), parse_iterations(o->iterations), o->seed,
-                                           progress_control());
+        const auto rows = probe_robustness(in, robustness_corruptions(), o->iterations, o->seed,
+                                           probe_progress());
         auto r = robustness_result(rows, o->seed);
         // Pivot for the terminal: one line per condition, one column per T.
         std::vector<std::string> cols{"corruption", "severity"};
@@ -242,7 +225,7 @@ void add_stability(CLI::App* probe) {
         const int64_t block = resolve_block(s.run, o->block);
         auto in = app::probe_input(s.run, s.device, o->batch, o->limit);
         const auto branch = parse_branch(o->branch);
-        auto r = stability_result(probe_stability(in, block, branch, stability_corruptions(), o->seed, progress_control()),
+        auto r = stability_result(probe_stability(in, block, branch, stability_corruptions(), o->seed, probe_progress()),
                                   block, branch, o->seed);
         report(*o, s.run, r, r.table.to_markdown(3));
     });

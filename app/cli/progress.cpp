@@ -53,4 +53,15 @@ void ProgressPrinter::message(const std::string& m) {
     std::cout << m << "\n" << std::flush;
 }
 
+ProbeControl probe_progress() {
+    ProbeControl c;
+    c.progress = [last = -1](double f, const std::string& what) mutable {
+        const int pct = int(f * 100.0);
+        if (pct / 10 == last / 10 && pct < 100) return;
+        last = pct;
+        std::fprintf(stderr, "%s: %d%%\n", what.c_str(), pct);
+    };
+    return c;
+}
+
 }  // namespace vhmn::cli

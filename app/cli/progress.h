@@ -3,6 +3,7 @@
 #include <string>
 
 #include "core/metrics.h"
+#include "core/probes.h"
 
 namespace vhmn::cli {
 
@@ -19,5 +20,8 @@ private:
 };
 
 std::string format_duration(double seconds);
+
+/// Progress of a long probe as "<what>: N%" lines on stderr, every 10 %.
+ProbeControl probe_progress();
 
 }  // namespace vhmn::cli

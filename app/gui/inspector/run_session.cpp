@@ -63,32 +63,6 @@ torch::Tensor corrupted(const torch::Tensor& image, const CorruptionParams& c, i
     return x.mul(255.0).round_().clamp_(0, 255).to(torch::kUInt8)[0];
 }
 
-/// ‖z_t − m_t‖ for t = 0..T along the refinement of the probed query (token for local).
-void memory_distances(VHMN& model, const torch::Tensor& image, const std::vector<double>& mean,
-                      const std::vector<double>& std, int64_t token, ImageResult& out) {
-    torch::NoGradGuard no_grad;
-    auto x = normalize_images(image.unsqueeze(0).to(torch::kFloat).div(255.0), mean, std);
-    auto trace = model->forward_trace(x);
-    const int64_t T = model->iterations();
-    for (size_t b = 0; b < trace.blocks.size() && int(b) < out.blocks.size(); ++b) {
-        auto* block = model->blocks->ptr(b)->as<HMNBlockImpl>();
-        for (Branch br : {Branch::Local, Branch::Global}) {
-            const auto& bt = br == Branch::Local ? trace.blocks[b].local : trace.blocks[b].global;
-            auto q = br == Branch::Local ? bt.query[0][token] : bt.query[0];
-            auto view = model->bank(int64_t(b), br)->view();
-            const auto& beta = br == Branch::Local ? block->local_memory->beta : block->global_memory->beta;
-            auto z = q.unsqueeze(0);
-            auto& dist = br == Branch::Local ? out.blocks[int(b)].localSteps.distanceToMemory
-                                             : out.blocks[int(b)].globalSteps.distanceToMemory;
-            for (int64_t t = 0; t <= T; ++t) {
-                auto r = retrieve(z, view);
-                dist.push_back((z - r.m).norm().item<double>());
-                if (t < T) z = z + beta * (r.m - z);
-            }
-        }
-    }
-}
-
 QVector<PrototypeInfo> convert(const std::vector<Prototype>& ps) {
     QVector<PrototypeInfo> out;
     for (const auto& p : ps) {
@@ -128,11 +102,12 @@ ImageResult query_image(SessionState& st, VHMN& model, const ImageRequest& r) {
         br.local = convert(b.local), br.global = convert(b.global);
         br.localSteps.distanceToQuery = qvec(b.local_steps.distance);
         br.localSteps.entropy = qvec(b.local_steps.entropy);
+        br.localSteps.distanceToMemory = qvec(b.local_steps.memory_distance);
         br.globalSteps.distanceToQuery = qvec(b.global_steps.distance);
         br.globalSteps.entropy = qvec(b.global_steps.entropy);
+        br.globalSteps.distanceToMemory = qvec(b.global_steps.memory_distance);
         out.blocks.push_back(std::move(br));
     }
-    memory_distances(model, image, cfg.data.mean, cfg.data.std, p.token, out);
     out.milliseconds = double(timer.nsecsElapsed()) / 1e6;
     return out;
 }
@@ -291,13 +266,11 @@ bool RunSession::open(const QString& dir, const QString& data, int gridLimit) {
             try {
                 auto st = std::make_shared<SessionState>();
                 post([this] { Q_EMIT jobProgress(0.0, tr("reading the run and its dataset")); });
-                // No dataset given: the one recorded in the run's config.
-                const std::string data_path =
-                    data.isEmpty() ? read_run_config(dir.toStdString()).data.path : data.toStdString();
-                st->run = app::open_run(dir.toStdString(), data_path, torch::kCPU);
-                std::string weights = (fs::path(st->run.dir) / run_files::kModel).string();
-                if (!fs::exists(weights)) weights = (fs::path(st->run.dir) / run_files::kCheckpoint).string();
-                st->image_model = load_model(weights, torch::kCPU);
+                // No dataset given: open_run takes the one recorded in the run's config.
+                st->run = app::open_run(dir.toStdString(), data.toStdString(), torch::kCPU);
+                const std::string data_path = data.isEmpty() ? st->run.config.data.path : data.toStdString();
+                // The click worker's own copy of the model (the long-job worker uses run.model).
+                st->image_model = load_model(app::weights_file(st->run.dir), torch::kCPU);
                 st->image_model->eval();
                 st->run.model->eval();
                 load_stored(dir.toStdString(), *st);
