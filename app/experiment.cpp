@@ -2,6 +2,8 @@
 
 #include <filesystem>
 
+#include <nlohmann/json.hpp>
+
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/model_io.h"
@@ -51,10 +53,13 @@ std::unique_ptr<Trainer> make_trainer(const TrainRequest& req) {
     const fs::path out(req.out);
     const bool has_run = fs::exists(out / run_files::kConfig) || fs::exists(out / run_files::kCheckpoint);
     RunConfig cfg;
+    // A run stopped (killed, power loss) before its first epoch ended has config.json but no
+    // checkpoint: --resume starts it again from the beginning with its stored config.
+    const bool restart = req.resume && !fs::exists(out / run_files::kCheckpoint);
     if (req.resume) {
-        if (!fs::exists(out / run_files::kCheckpoint))
+        if (restart && !fs::exists(out / run_files::kConfig))
             throw FileError((out / run_files::kCheckpoint).string(),
-                            "no checkpoint to resume from (has the run finished an epoch?)");
+                            "no run to resume here (neither checkpoint.pt nor config.json)");
         cfg = read_run_config(req.out);
         if (req.train.epochs > cfg.train.epochs) cfg.train.epochs = req.train.epochs;
         cfg.train.device = req.train.device;
@@ -88,7 +93,11 @@ std::unique_ptr<Trainer> make_trainer(const TrainRequest& req) {
     cfg.data = data.info;
     auto trainer = std::make_unique<Trainer>(cfg, data.train, data.dataset.test,
                                              make_augment_fn(augment, cfg.model.classes), req.out);
-    if (req.resume) trainer->resume();
+    if (restart)
+        trainer->add_notice(req.out + " has no finished epoch (no checkpoint.pt): starting it from the "
+                            "beginning with its stored config.json");
+    else if (req.resume)
+        trainer->resume();
     return trainer;
 }
 
@@ -101,7 +110,19 @@ OpenedRun open_run(const std::string& dir, const std::string& data_arg, const to
     OpenedRun run;
     run.dir = dir;
     run.config = read_run_config(dir);
-    run.model = load_model(weights_file(dir), device);
+    const std::string weights = weights_file(dir);
+    run.model = load_model(weights, device);
+    if (run.model->config() != run.config.model) {
+        // The weights carry their own config, which is the one used; say where the two disagree.
+        nlohmann::json a = run.config.model, b = run.model->config();
+        std::string diff;
+        for (auto it = a.begin(); it != a.end(); ++it)
+            if (b.contains(it.key()) && b[it.key()] != it.value())
+                diff += (diff.empty() ? "" : ", ") + it.key() + " " + it.value().dump() + " vs " + b[it.key()].dump();
+        run.warnings.push_back("the model section of " + (fs::path(dir) / run_files::kConfig).string() +
+                               " disagrees with " + weights + " (" + diff + "); the weights' own config is used");
+        run.config.model = run.model->config();
+    }
     const auto& cfg = run.config;
     const std::string& data_path = data_arg.empty() ? cfg.data.path : data_arg;
     data::LoadOptions load;  // normalisation comes from the run, so no statistics are computed

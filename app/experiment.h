@@ -3,6 +3,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/data.h"
 #include "core/probes.h"
@@ -50,6 +51,7 @@ struct OpenedRun {
     data::Dataset dataset;  ///< the full dataset as read: test images are probed, train images
                             ///< are the sources of the stored memories (provenance indices)
     int64_t epochs = -1;    ///< epochs the weights were trained for (−1: unknown)
+    std::vector<std::string> warnings;  ///< things the user should know (printed / shown once)
 };
 
 /// The weights of a run folder: model.pt when training finished, else the last checkpoint.pt.

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <utility>
+
+#include <sys/resource.h>
 
 #include "core/error.h"
 #include "core/model.h"
@@ -13,6 +16,13 @@ double median(std::vector<double> v) {
     std::sort(v.begin(), v.end());
     const size_t n = v.size();
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+std::pair<double, double> cpu_seconds() {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return {double(u.ru_utime.tv_sec) + 1e-6 * double(u.ru_utime.tv_usec),
+            double(u.ru_stime.tv_sec) + 1e-6 * double(u.ru_stime.tv_usec)};
 }
 
 void sync(const torch::Device& d) {
@@ -35,6 +45,7 @@ BenchResult benchmark(const ModelConfig& cfg, int64_t batch, int64_t steps, cons
     using Clock = std::chrono::steady_clock;
     std::vector<double> train_ms, infer_ms;
     model->train();
+    const auto cpu0 = cpu_seconds();
     for (int64_t s = 0; s < steps + 2; ++s) {
         sync(device);
         const auto t0 = Clock::now();
@@ -47,8 +58,9 @@ BenchResult benchmark(const ModelConfig& cfg, int64_t batch, int64_t steps, cons
         sync(device);
         if (s >= 2) train_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
     }
+    const auto cpu1 = cpu_seconds();
     model->eval();
-    torch::NoGradGuard no_grad;
+    c10::InferenceMode inference;
     for (int64_t s = 0; s < steps + 2; ++s) {
         sync(device);
         const auto t0 = Clock::now();
@@ -58,6 +70,7 @@ BenchResult benchmark(const ModelConfig& cfg, int64_t batch, int64_t steps, cons
     }
     BenchResult r;
     r.batch = batch, r.steps = steps;
+    r.train_user_s = cpu1.first - cpu0.first, r.train_sys_s = cpu1.second - cpu0.second;
     r.train_step_ms = median(train_ms), r.infer_step_ms = median(infer_ms);
     r.train_img_per_s = 1000.0 * double(batch) / r.train_step_ms;
     r.infer_img_per_s = 1000.0 * double(batch) / r.infer_step_ms;

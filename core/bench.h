@@ -13,6 +13,7 @@ struct BenchResult {
     double infer_img_per_s = 0;  ///< eval mode, no gradients
     double train_step_ms = 0, infer_step_ms = 0;  ///< medians
     int64_t batch = 0, steps = 0;
+    double train_user_s = 0, train_sys_s = 0;  ///< CPU time of all training steps (warm-up included)
 };
 
 /// `steps` timed steps of each kind after 2 warm-up steps (banks are filled by the warm-up).

@@ -126,6 +126,9 @@ BankView MemoryBankImpl::view() {
     if (host_key_ != valid.data_ptr()) refresh();
     const void* key = memory.data_ptr();
     if (cache_version_ != version_ || cache_key_ != key || !memory_hat_.defined()) {
+        // The cache outlives the call: made during an evaluation (inference mode), it must still be
+        // a normal tensor, or the next training step could not save it for backward.
+        c10::InferenceMode normal_tensors(false);
         torch::NoGradGuard no_grad;
         memory_hat_ = F::normalize(memory, F::NormalizeFuncOptions().p(2).dim(-1));
         cache_version_ = version_;

@@ -154,7 +154,7 @@ torch::Tensor VHMNImpl::embed(const torch::Tensor& x) {
     return patch_embed(x).flatten(2).transpose(1, 2) + pos_embed;  // [B, N, D]
 }
 
-torch::Tensor VHMNImpl::run(const torch::Tensor& x, const WriteContext* ctx, ForwardTrace* trace,
+torch::Tensor VHMNImpl::run(const torch::Tensor& tokens, const WriteContext* ctx, ForwardTrace* trace,
                             const std::vector<int64_t>& record) {
     // Bank writes read labels/indices on the host: move them there once, not per block and branch.
     WriteContext host;
@@ -165,7 +165,7 @@ torch::Tensor VHMNImpl::run(const torch::Tensor& x, const WriteContext* ctx, For
     } else {
         ctx = nullptr;
     }
-    auto h = embed(x);
+    auto h = tokens;
     if (trace) trace->blocks.resize(blocks->size());
     for (size_t i = 0; i < blocks->size(); ++i) {
         const bool rec = trace && (record.empty() ||
@@ -178,13 +178,15 @@ torch::Tensor VHMNImpl::run(const torch::Tensor& x, const WriteContext* ctx, For
 }
 
 torch::Tensor VHMNImpl::forward(const torch::Tensor& x, const WriteContext* ctx) {
-    return run(x, ctx, nullptr, {});
+    return run(embed(x), ctx, nullptr, {});
 }
 
+torch::Tensor VHMNImpl::forward_embedded(const torch::Tensor& tokens) { return run(tokens, nullptr, nullptr, {}); }
+
 ForwardTrace VHMNImpl::forward_trace(const torch::Tensor& x, const std::vector<int64_t>& record) {
-    torch::NoGradGuard no_grad;
+    c10::InferenceMode inference;
     ForwardTrace trace;
-    trace.logits = run(x, nullptr, &trace, record);
+    trace.logits = run(embed(x), nullptr, &trace, record);
     return trace;
 }
 

@@ -116,7 +116,13 @@ public:
     /// x: [B, C, H, W] normalised images → logits [B, classes]. In training mode with a
     /// WriteContext, bank writes are staged (apply with commit_memory() after optimizer.step()).
     torch::Tensor forward(const torch::Tensor& x, const WriteContext* ctx = nullptr);
-    /// Forward pass that records retrieval weights, refinement distances and pooling weights.
+    /// The patch embedding plus positions, [B, N, D]: the part of the forward pass that does not
+    /// depend on T, so a probe evaluating several T on the same images computes it once.
+    torch::Tensor embed(const torch::Tensor& x);
+    /// forward() from an embed() output (eval mode: no bank writes).
+    torch::Tensor forward_embedded(const torch::Tensor& tokens);
+    /// Forward pass that records retrieval weights, refinement distances and pooling weights, in
+    /// inference mode (the trace's tensors are inference tensors: read them, don't train on them).
     /// `blocks`: which blocks to record (empty: all).
     ForwardTrace forward_trace(const torch::Tensor& x, const std::vector<int64_t>& blocks = {});
 
@@ -147,8 +153,7 @@ public:
     torch::nn::Linear head{nullptr};
 
 private:
-    torch::Tensor embed(const torch::Tensor& x);
-    torch::Tensor run(const torch::Tensor& x, const WriteContext* ctx, ForwardTrace* trace,
+    torch::Tensor run(const torch::Tensor& tokens, const WriteContext* ctx, ForwardTrace* trace,
                       const std::vector<int64_t>& record);
     ModelConfig cfg_;
     int64_t iterations_;

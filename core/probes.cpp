@@ -103,7 +103,7 @@ Branch parse_branch(const std::string& name) {
 // ---- weights ------------------------------------------------------------------------------------
 SlotWeights probe_weights(ProbeInput& in, int64_t block, Branch branch, const ProbeControl& control) {
     check_input(in);
-    torch::NoGradGuard no_grad;
+    c10::InferenceMode inference;
     ProbeScope scope(in.model);
     auto bank = in.model->bank(block, branch);
     const int64_t K = bank->slots(), classes = in.model->config().classes;
@@ -167,7 +167,7 @@ ProbeResult weights_result(const SlotWeights& w, int64_t cls) {
 // ---- hits ---------------------------------------------------------------------------------------
 std::vector<HitRow> probe_hits(ProbeInput& in, const ProbeControl& control) {
     check_input(in);
-    torch::NoGradGuard no_grad;
+    c10::InferenceMode inference;
     ProbeScope scope(in.model);
     const int64_t depth = in.model->config().depth;
     std::vector<HitRow> rows;
@@ -237,7 +237,7 @@ ImageProbe probe_image(VHMN& model, const torch::Tensor& image, int64_t label, c
         image.size(2) != cfg.image_size)
         throw ConfigError("probe image: expected uint8 [" + std::to_string(cfg.channels) + ", " +
                           std::to_string(cfg.image_size) + ", " + std::to_string(cfg.image_size) + "]");
-    torch::NoGradGuard no_grad;
+    c10::InferenceMode inference;
     ProbeScope scope(model);
     auto x = image.unsqueeze(0).to(torch::kFloat).div(255.0).to(device);
     auto trace = model->forward_trace(normalize_images(x, mean, std));
@@ -344,7 +344,7 @@ std::vector<RobustnessRow> probe_robustness(ProbeInput& in, const std::vector<Co
     check_input(in);
     for (const auto& c : corruptions) validate(c);
     validate_iterations(iterations);
-    torch::NoGradGuard no_grad;
+    c10::InferenceMode inference;
     ProbeScope scope(in.model);
     std::vector<at::Generator> gens;
     for (size_t i = 0; i < corruptions.size(); ++i) gens.push_back(condition_generator(seed, i));
@@ -353,10 +353,11 @@ std::vector<RobustnessRow> probe_robustness(ProbeInput& in, const std::vector<Co
     for_batches(in, control, "robustness", [&](int64_t, int64_t, const torch::Tensor& x, const torch::Tensor& y) {
         auto labels = y.to(in.device);
         for (size_t i = 0; i < corruptions.size(); ++i) {
-            auto xn = normalized(in, corrupt(x, corruptions[i], gens[i]));
+            // The embedding does not depend on T: computed once per corrupted batch.
+            auto tokens = in.model->embed(normalized(in, corrupt(x, corruptions[i], gens[i])));
             for (size_t t = 0; t < iterations.size(); ++t) {
                 in.model->set_iterations(iterations[t]);
-                auto pred = in.model->forward(xn).argmax(1);
+                auto pred = in.model->forward_embedded(tokens).argmax(1);
                 correct[i * iterations.size() + t] += pred.eq(labels).sum().item<int64_t>();
             }
         }
@@ -397,7 +398,7 @@ std::vector<StabilityRow> probe_stability(ProbeInput& in, int64_t block, Branch 
                                           const ProbeControl& control) {
     check_input(in);
     for (const auto& c : corruptions) validate(c);
-    torch::NoGradGuard no_grad;
+    c10::InferenceMode inference;
     ProbeScope scope(in.model);
     auto bank = in.model->bank(block, branch);
     const auto view = bank->view();

@@ -1,11 +1,35 @@
 #include "core/runtime.h"
 
 #include <cstdlib>
+#include <cstring>
+#include <mutex>
+
+#include <malloc.h>
 #include <thread>
 
 #include "core/error.h"
 
 namespace vhmn {
+
+AllocatorPolicy configure_allocator() {
+    static std::once_flag once;
+    static AllocatorPolicy policy;
+    std::call_once(once, [] {
+        const char* env = std::getenv("VHMN_MALLOC");
+        if (env && std::strcmp(env, "system") == 0) {
+            policy = {false, "glibc defaults ($VHMN_MALLOC=system)"};
+            return;
+        }
+        constexpr int kMmapThreshold = 1 << 30;      // blocks up to 1 GiB come from the heap
+        constexpr int kTrimThreshold = 512 << 20;    // give the heap top back beyond 512 MiB free
+        constexpr int kTopPad = 64 << 20;            // grow the heap in 64 MiB steps
+        const bool ok = mallopt(M_MMAP_THRESHOLD, kMmapThreshold) == 1 &&
+                        mallopt(M_TRIM_THRESHOLD, kTrimThreshold) == 1 && mallopt(M_TOP_PAD, kTopPad) == 1;
+        policy = {ok, ok ? "glibc malloc: mmap threshold 1 GiB, trim threshold 512 MiB, top pad 64 MiB"
+                         : "glibc malloc: mallopt refused the policy, defaults kept"};
+    });
+    return policy;
+}
 
 int configure_threads(std::optional<int> requested) {
     int n = 0;

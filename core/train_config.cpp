@@ -98,7 +98,10 @@ RunConfig read_run_config(const std::string& dir) {
     const std::string path = (std::filesystem::path(dir) / "config.json").string();
     const std::string text = read_text_file(path);
     try {
-        RunConfig r = nlohmann::json::parse(text).get<RunConfig>();
+        const auto j = nlohmann::json::parse(text);
+        if (j.is_object() && !j.contains("model"))
+            throw FileError(path, "has no \"model\" section (the model config of the run)");
+        RunConfig r = j.get<RunConfig>();
         r.model.validate();
         r.train.validate();
         return r;

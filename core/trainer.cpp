@@ -94,7 +94,7 @@ torch::Tensor normalize_images(const torch::Tensor& images01, const std::vector<
 
 EvalResult evaluate(VHMN& model, const data::Split& split, const std::vector<double>& mean,
                     const std::vector<double>& std, int64_t batch, const torch::Device& device) {
-    torch::NoGradGuard no_grad;
+    c10::InferenceMode inference;  // no autograd bookkeeping; nothing made here is trained on
     const bool was_training = model->is_training();
     model->eval();
     const int64_t n = split.size(), classes = model->config().classes, k = std::min<int64_t>(5, classes);
@@ -281,6 +281,9 @@ double Trainer::train_epoch(int64_t epoch, const TrainCallbacks& cb, TrainContro
 
 TrainOutcome Trainer::run(const TrainCallbacks& cb, TrainControl* control) {
     const auto& t = config_.train;
+    if (cb.on_message)
+        for (const auto& line : notices_) cb.on_message(line);
+    notices_.clear();
     if (epochs_done_ > 0 && cb.on_message)
         cb.on_message("resuming after epoch " + std::to_string(epochs_done_) + " (step " + std::to_string(step_) + ")");
     for (int64_t epoch = epochs_done_; epoch < t.epochs; ++epoch) {

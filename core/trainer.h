@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include <torch/torch.h>
 
@@ -88,6 +89,9 @@ public:
     /// last epoch checkpoint stays the resumable state).
     TrainOutcome run(const TrainCallbacks& callbacks = {}, TrainControl* control = nullptr);
 
+    /// A line for the user, emitted through on_message when run() starts (e.g. how a resume began).
+    void add_notice(std::string line) { notices_.push_back(std::move(line)); }
+
     VHMN& model() { return model_; }
     const History& history() const { return history_; }
     int64_t epochs_done() const { return epochs_done_; }
@@ -113,6 +117,7 @@ private:
     int64_t epochs_done_ = 0;
     int64_t step_ = 0;
     double last_eval_seconds_ = 0;
+    std::vector<std::string> notices_;
 };
 
 }  // namespace vhmn

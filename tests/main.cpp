@@ -7,6 +7,7 @@
 #include <QApplication>
 #include <QtTest>
 
+#include "core/runtime.h"
 #include "tests/suite.h"
 
 namespace vhmn::test {
@@ -24,6 +25,7 @@ int main(int argc, char** argv) {
         std::cerr << "\n";
         return 2;
     }
+    vhmn::configure_allocator();  // the product's allocation policy, as in vhmn and vhmn-studio
     torch::set_num_threads(2);
     QApplication app(argc, argv);
     auto suite = all[argv[1]]();

@@ -1,5 +1,6 @@
 // Paper Eq. 1–2 (retrieval) and Eq. 4 (refinement) against hand-computed answers.
 #include <cmath>
+#include <limits>
 
 #include <torch/torch.h>
 
@@ -144,6 +145,59 @@ private Q_SLOTS:
                            f(torch::full({1}, 0.4 - h, torch::kDouble)).item<double>()) / (2 * h);
         QVERIFY2(std::abs(beta.grad().item<double>() - fd) < 1e-6,
                  qPrintable(QString("autograd %1 vs fd %2").arg(beta.grad().item<double>()).arg(fd)));
+    }
+
+    void retrievalGradientEqualsPlainAutograd_data() {
+        QTest::addColumn<bool>("partial");
+        QTest::newRow("full bank") << false;
+        QTest::newRow("partly filled bank") << true;
+    }
+    void retrievalGradientEqualsPlainAutograd() {
+        // retrieve() is one autograd node with a hand-written backward pass; it must give the
+        // gradient that autograd gives for Eq. 1–2 written with plain ops (normalise, √L-scaled
+        // similarities, masked softmax, weighted sum), in double precision.
+        QFETCH(bool, partial);
+        torch::manual_seed(3);
+        const int64_t P = 7, K = 9, L = 5;
+        auto opts = torch::TensorOptions().dtype(torch::kDouble);
+        auto M = torch::randn({K, L}, opts);
+        auto valid = torch::ones({K}, torch::kBool);
+        if (partial) valid.index_put_({torch::tensor({1, 4, 8})}, false);
+        auto z0 = torch::randn({P, L}, opts);
+        auto w = torch::randn({P, L}, opts);  // the loss Σ w ⊙ m
+
+        auto z = z0.clone().requires_grad_(true);
+        auto r = retrieve(z, make_view(M, valid));
+        (r.m * w).sum().backward();
+        QVERIFY(!r.alpha.requires_grad());  // α is read by probes, not trained through
+
+        namespace F = torch::nn::functional;
+        auto zr = z0.clone().requires_grad_(true);
+        auto logits = torch::matmul(F::normalize(zr, F::NormalizeFuncOptions().dim(-1)),
+                                    F::normalize(M, F::NormalizeFuncOptions().dim(-1)).t()) * std::sqrt(double(L));
+        logits = logits.masked_fill(valid.logical_not().unsqueeze(0), -std::numeric_limits<double>::infinity());
+        auto alpha = torch::softmax(logits, -1);
+        auto m = torch::matmul(alpha, M);
+        (m * w).sum().backward();
+
+        VHMN_VERIFY_CLOSE(r.alpha, alpha.detach(), 1e-12);
+        VHMN_VERIFY_CLOSE(r.m.detach(), m.detach(), 1e-12);
+        VHMN_VERIFY_CLOSE(z.grad(), zr.grad(), 1e-10);
+        if (partial) QCOMPARE(r.alpha.index({torch::indexing::Slice(), 4}).abs().max().item<double>(), 0.0);
+        // And through a refinement step with β: z1 = q + β(m(q) − q), gradients for q and β.
+        auto q = z0.clone().requires_grad_(true), beta = torch::full({1}, 0.3, opts).requires_grad_(true);
+        (refine(q, make_view(M, valid), beta, 2) * w).sum().backward();
+        auto qr = z0.clone().requires_grad_(true), br = torch::full({1}, 0.3, opts).requires_grad_(true);
+        auto zz = qr;
+        for (int t = 0; t < 2; ++t) {
+            auto lg = torch::matmul(F::normalize(zz, F::NormalizeFuncOptions().dim(-1)),
+                                    F::normalize(M, F::NormalizeFuncOptions().dim(-1)).t()) * std::sqrt(double(L));
+            lg = lg.masked_fill(valid.logical_not().unsqueeze(0), -std::numeric_limits<double>::infinity());
+            zz = zz + br * (torch::matmul(torch::softmax(lg, -1), M) - zz);
+        }
+        (zz * w).sum().backward();
+        VHMN_VERIFY_CLOSE(q.grad(), qr.grad(), 1e-10);
+        VHMN_VERIFY_CLOSE(beta.grad(), br.grad(), 1e-10);
     }
 
     void entropyOfKnownWeights() {

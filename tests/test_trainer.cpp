@@ -80,6 +80,47 @@ private Q_SLOTS:
         QVERIFY(std::abs(scheduled_lr(t, 3, spe) - 1e-3) < 1e-12);
     }
 
+    void evaluationLeaksNoInferenceTensorIntoTraining() {
+        // evaluate() runs in inference mode. The banks cache their normalised slots when first read,
+        // and the cache made by an evaluation is what the next training step reads: it must be a
+        // normal tensor, or backward cannot save it (train -> eval -> train).
+        auto s = small_setup(1, "none");
+        auto t = make(s, "");
+        t->run();
+        auto& model = t->model();
+        const auto before = evaluate(model, s.data.test, s.cfg.data.mean, s.cfg.data.std, 16, torch::kCPU);
+        for (int64_t b = 0; b < model->config().depth; ++b)
+            for (Branch br : {Branch::Local, Branch::Global}) {
+                auto view = model->bank(b, br)->view();
+                QVERIFY(view.filled > 0);
+                QVERIFY(!view.memory_hat.is_inference());
+            }
+        // A training step after the evaluation: forward, backward, step, bank commit.
+        model->train();
+        torch::optim::Adam opt(model->parameters(), torch::optim::AdamOptions(1e-3));
+        auto x = normalize_images(s.data.train.images.slice(0, 0, 8).to(torch::kFloat) / 255.0, s.cfg.data.mean, s.cfg.data.std);
+        auto y = s.data.train.labels.slice(0, 0, 8);
+        WriteContext ctx{y, s.data.train.index.slice(0, 0, 8), {}, 99};
+        auto loss = torch::nn::functional::cross_entropy(model->forward(x, &ctx), y);
+        loss.backward();
+        QVERIFY(model->blocks[0]->as<HMNBlockImpl>()->local_memory->query->weight.grad().defined());
+        opt.step();
+        QVERIFY(model->commit_memory() > 0);
+        // Evaluation itself is unchanged by inference mode: the same numbers as without it.
+        auto again = make(s, "");
+        again->run();
+        double loss_nograd = 0;
+        {
+            torch::NoGradGuard no_grad;
+            again->model()->eval();
+            auto xt = normalize_images(s.data.test.images.to(torch::kFloat) / 255.0, s.cfg.data.mean, s.cfg.data.std);
+            loss_nograd = torch::nn::functional::cross_entropy(
+                              again->model()->forward(xt), s.data.test.labels,
+                              torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kMean)).item<double>();
+        }
+        QVERIFY2(std::abs(loss_nograd - before.loss) < 1e-5, (std::to_string(loss_nograd) + " vs " + std::to_string(before.loss)).c_str());
+    }
+
     void resumeEqualsUninterrupted() {
         QTemporaryDir dir;
         const std::string full = dir.filePath("full").toStdString(), part = dir.filePath("part").toStdString();

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/cli/commands.h"
+#include "app/cli/progress.h"
 #include "app/experiment.h"
 #include "core/runtime.h"
 
@@ -28,6 +29,7 @@ void add_eval(CLI::App& app) {
         configure_threads(o->threads > 0 ? std::optional<int>(o->threads) : std::nullopt);
         const auto device = parse_device(o->device);
         const app::OpenedRun run = app::open_run(o->dir, o->data, device);
+        print_warnings(run.warnings);
         VHMN model = run.model;
         if (o->iterations >= 0) model->set_iterations(o->iterations);
         const auto& cfg = run.config;

@@ -41,6 +41,7 @@ void add_figure_pack(CLI::App& app) {
         configure_threads(o->threads > 0 ? std::optional<int>(o->threads) : std::nullopt);
         validate_iterations(o->iterations);  // before the slow part: reading the run and its data
         auto run = app::open_run(o->dir, o->data, parse_device(o->device));
+        print_warnings(run.warnings);
         if (o->cls < 0 || o->cls >= run.config.model.classes)
             throw ConfigError("--class " + std::to_string(o->cls) + " is outside [0, " +
                               std::to_string(run.config.model.classes) + ")");

@@ -43,7 +43,9 @@ struct Session {
 Session open(const CommonOpts& o) {
     configure_threads(o.threads > 0 ? std::optional<int>(o.threads) : std::nullopt);
     const auto device = parse_device(o.device);
-    return {device, app::open_run(o.dir, o.data, device)};
+    Session s{device, app::open_run(o.dir, o.data, device)};
+    print_warnings(s.run.warnings);
+    return s;
 }
 
 void report(const CommonOpts& o, const app::OpenedRun& run, ProbeResult r, const std::string& summary) {

@@ -45,6 +45,7 @@ void add_train(CLI::App& app) {
         const double smoothing = r.augment.label_smoothing;
         r.augment = data::AugmentConfig::recipe(o->augment);
         if (cmd->count("--label-smoothing")) r.augment.label_smoothing = smoothing;
+        if (r.resume && !cmd->count("--epochs")) r.train.epochs = 0;  // keep the run's own epochs
         r.model = preset(r.preset);
         if (o->iterations >= 0) r.model.iterations = o->iterations;
         ProgressPrinter printer;

@@ -5,8 +5,10 @@
 
 #include "app/cli/commands.h"
 #include "core/error.h"
+#include "core/runtime.h"
 
 int main(int argc, char** argv) {
+    vhmn::configure_allocator();
     CLI::App app{"vhmn — train and probe Vision Hopfield Memory Networks (headless)", "vhmn"};
     app.require_subcommand(1);
     app.set_version_flag("--version", std::string(VHMN_VERSION));

@@ -65,3 +65,11 @@ ProbeControl probe_progress() {
 }
 
 }  // namespace vhmn::cli
+
+namespace vhmn::cli {
+
+void print_warnings(const std::vector<std::string>& warnings) {
+    for (const auto& w : warnings) std::fprintf(stderr, "vhmn: warning: %s\n", w.c_str());
+}
+
+}  // namespace vhmn::cli

@@ -1,6 +1,7 @@
 #pragma once
 // Training progress on the terminal: a live bar when stdout is a terminal, plain lines otherwise.
 #include <string>
+#include <vector>
 
 #include "core/metrics.h"
 #include "core/probes.h"
@@ -20,6 +21,9 @@ private:
 };
 
 std::string format_duration(double seconds);
+
+/// "vhmn: warning: ..." on stderr, one line each.
+void print_warnings(const std::vector<std::string>& warnings);
 
 /// Progress of a long probe as "<what>: N%" lines on stderr, every 10 %.
 ProbeControl probe_progress();

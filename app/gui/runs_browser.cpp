@@ -66,10 +66,12 @@ RunInfo scan_run(const QString& dir) {
             }
         }
         r.finished = QFileInfo::exists(path_in(r.dir, run_files::kModel));
-        r.resumable = QFileInfo::exists(path_in(r.dir, run_files::kCheckpoint));
+        // A run stopped before its first epoch ended (no checkpoint) resumes from the beginning.
+        const bool checkpoint = QFileInfo::exists(path_in(r.dir, run_files::kCheckpoint));
+        r.resumable = checkpoint || !r.finished;
         if (r.finished) r.status = QObject::tr("finished");
-        else if (r.resumable) r.status = QObject::tr("stopped after epoch %1 (resumable)").arg(r.epochs_done);
-        else r.status = QObject::tr("no epoch finished");
+        else if (checkpoint) r.status = QObject::tr("stopped after epoch %1 (resumable)").arg(r.epochs_done);
+        else r.status = QObject::tr("no epoch finished (resume starts it again)");
     } catch (const std::exception& e) {
         r.error = QString::fromStdString(e.what());
         r.status = QObject::tr("unreadable");

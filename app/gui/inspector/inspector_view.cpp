@@ -175,7 +175,10 @@ void InspectorView::onOpened() {
     run_->setText(tr("<b>%1</b> — %2 test images shown, top-1 %3 %")
                       .arg(info.summary.toHtmlEscaped())
                       .arg(t.images.size())
-                      .arg(t.accuracy, 0, 'f', 2));
+                      .arg(t.accuracy, 0, 'f', 2) +
+                  (info.warnings.isEmpty() ? QString()
+                                           : QStringLiteral("<br><span style='color:#b35900'>%1</span>")
+                                                 .arg(info.warnings.join(QStringLiteral("<br>")).toHtmlEscaped())));
     QVector<widgets::GridItem> items;
     items.reserve(t.images.size());
     for (int i = 0; i < t.images.size(); ++i)

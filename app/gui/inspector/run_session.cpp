@@ -277,6 +277,7 @@ bool RunSession::open(const QString& dir, const QString& data, int gridLimit) {
                 const auto& cfg = st->run.config;
                 InspectedRun info;
                 info.dir = dir, info.data = qs(data_path), info.name = QFileInfo(dir).fileName();
+                for (const auto& w : st->run.warnings) info.warnings << qs(w);
                 for (const auto& n : st->run.dataset.class_names) info.classNames << qs(n);
                 info.classes = int(cfg.model.classes), info.depth = int(cfg.model.depth);
                 info.imageSize = int(cfg.model.image_size), info.channels = int(cfg.model.channels);
@@ -296,7 +297,7 @@ bool RunSession::open(const QString& dir, const QString& data, int gridLimit) {
                 // Predict the grid's images (evenly spaced: image-folder splits are class-sorted).
                 auto in = app::probe_input(st->run, torch::kCPU, batch, gridLimit);
                 TestSet set;
-                torch::NoGradGuard no_grad;
+                c10::InferenceMode inference;
                 int64_t correct = 0;
                 for (int64_t s = 0; s < in.test.size(); s += in.batch) {
                     if (cancel_) throw ProbeCancelled();

@@ -19,6 +19,7 @@ struct InspectedRun {
     int testSize = 0, trainSize = 0;
     int epochs = -1;
     QString summary;  ///< one line: preset-like description
+    QStringList warnings;  ///< what the user should know about the run (shown with the summary)
 };
 
 /// The clicked image's corruption (the sliders). Applied to [0, 1] pixels, clamped.
