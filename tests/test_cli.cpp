@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstring>
 #include <filesystem>
 
 #include <QFileInfo>
@@ -35,6 +36,17 @@ Result run_cli(const QStringList& args) {
     if (!p.waitForFinished(120000)) return {-1, {}, "timeout"};
     return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -2,
             QString::fromUtf8(p.readAllStandardOutput()), QString::fromUtf8(p.readAllStandardError())};
+}
+
+std::string read_file(const QString& path) {
+    QFile f(path);
+    return f.open(QIODevice::ReadOnly) ? f.readAll().toStdString() : std::string();
+}
+
+void write_file(const QString& path, const std::string& text) {
+    QFile f(path);
+    QVERIFY(f.open(QIODevice::WriteOnly | QIODevice::Truncate));
+    f.write(text.data(), qint64(text.size()));
 }
 
 }  // namespace
@@ -202,6 +214,95 @@ private Q_SLOTS:
         auto j = nlohmann::json::parse(r.out.toStdString());
         QVERIFY(j["train_img_per_s"].get<double>() > 0);
         QVERIFY(j["infer_img_per_s"].get<double>() > j["train_img_per_s"].get<double>());
+    }
+
+    void benchOnRealDataJson() {
+        // --data mode: one training epoch slice and one evaluation pass, end to end, with CPU times.
+        auto r = run_cli({"bench", "--data", "builtin-small", "--preset", "cpu-tiny", "--batch", "16", "--train-images", "48",
+                          "--eval-images", "40", "--eval-batch", "20", "--augment", "basic", "--json", "--threads", "2"});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        auto j = nlohmann::json::parse(r.out.toStdString());
+        QCOMPARE(j["train_steps"].get<int64_t>(), 3);
+        QCOMPARE(j["train"]["images"].get<int64_t>(), 48);
+        QCOMPARE(j["eval"]["images"].get<int64_t>(), 40);
+        for (const char* phase : {"load", "train", "eval"}) {
+            QVERIFY(j[phase]["wall_s"].get<double>() > 0);
+            QVERIFY(j[phase]["user_s"].get<double>() >= 0 && j[phase]["sys_s"].get<double>() >= 0);
+        }
+        QVERIFY(j["train_img_per_s"].get<double>() > 0 && j["eval_img_per_s"].get<double>() > 0);
+        QVERIFY(j["eval_top1"].get<double>() >= 0 && j["eval_top1"].get<double>() <= 100);
+        QVERIFY(j["max_rss_mib"].get<double>() > 0);
+        QVERIFY2(j["allocator"].get<std::string>().find("mmap threshold") != std::string::npos, r.out.toUtf8().constData());
+        auto bad = run_cli({"bench", "--data", "/nonexistent/set"});
+        QVERIFY(bad.code == 2 && bad.err.contains("/nonexistent/set"));
+    }
+
+    void runKilledInItsFirstEpochResumesFromTheStart() {
+        // A folder with config.json but no checkpoint (killed before the first epoch ended):
+        // --resume starts it again from the beginning with its stored config, and says so.
+        QTemporaryDir dir;
+        const QString run = dir.filePath("run");
+        const QStringList train{"train", "--data", "builtin-small", "--out", run, "--epochs", "1", "--batch", "64",
+                                "--augment", "none", "--threads", "2", "--seed", "3"};
+        auto first = run_cli(train);
+        QVERIFY2(first.code == 0, qPrintable(first.err));
+        QFile::remove(run + "/checkpoint.pt");
+        QFile::remove(run + "/model.pt");
+        QFile::remove(run + "/run.h5");
+        auto fresh = run_cli(train);  // not --resume: the folder holds a run
+        QVERIFY(fresh.code == 2 && fresh.err.contains("--resume"));
+        auto resumed = run_cli({"train", "--data", "builtin-small", "--out", run, "--resume", "--threads", "2"});
+        QVERIFY2(resumed.code == 0, qPrintable(resumed.err));
+        QVERIFY2(resumed.out.contains("no finished epoch") && resumed.out.contains("epoch 1/1"), qPrintable(resumed.out));
+        QVERIFY(QFile::exists(run + "/model.pt"));
+        // The same run, uninterrupted, gives the same result (the stored config was used).
+        const QString ref = dir.filePath("ref");
+        QStringList again = train;
+        again[4] = ref;
+        QVERIFY(run_cli(again).code == 0);
+        auto a = run_cli({"eval", run, "--data", "builtin-small", "--json"}), b = run_cli({"eval", ref, "--data", "builtin-small", "--json"});
+        QCOMPARE(a.out, b.out);
+        // Nothing to resume at all: one error naming the folder's checkpoint.
+        auto none = run_cli({"train", "--data", "builtin-small", "--out", dir.filePath("empty"), "--resume"});
+        QVERIFY2(none.code == 2 && none.err.contains("checkpoint.pt"), qPrintable(none.err));
+    }
+
+    void configThatDisagreesWithTheWeightsIsReported() {
+        QTemporaryDir dir;
+        const QString run = dir.filePath("run");
+        QVERIFY(run_cli({"train", "--data", "builtin-small", "--out", run, "--epochs", "1", "--batch", "100",
+                         "--augment", "none", "--threads", "2"}).code == 0);
+        auto j = nlohmann::json::parse(read_file(run + "/config.json"));
+        j["model"]["iterations"] = 3;
+        write_file(run + "/config.json", j.dump(2));
+        auto e = run_cli({"eval", run, "--data", "builtin-small", "--json"});
+        QVERIFY2(e.code == 0, qPrintable(e.err));
+        QVERIFY2(e.err.contains("warning") && e.err.contains("config.json") && e.err.contains("model.pt") &&
+                     e.err.contains("iterations 3 vs 1"),
+                 qPrintable(e.err));
+        QCOMPARE(nlohmann::json::parse(e.out.toStdString())["iterations"].get<int64_t>(), 1);  // the weights' config
+        // No model section at all: one error naming the file.
+        j.erase("model");
+        write_file(run + "/config.json", j.dump(2));
+        auto bad = run_cli({"eval", run, "--data", "builtin-small"});
+        QVERIFY2(bad.code == 2 && bad.err.contains("config.json") && bad.err.contains("\"model\""), qPrintable(bad.err));
+    }
+
+    void studioHelpAndVersionNeedNoDisplay() {
+        for (const char* flag : {"--help", "--version"}) {
+            QProcess p;
+            auto env = QProcessEnvironment::systemEnvironment();
+            env.remove(QStringLiteral("DISPLAY"));
+            env.remove(QStringLiteral("WAYLAND_DISPLAY"));
+            env.remove(QStringLiteral("QT_QPA_PLATFORM"));
+            p.setProcessEnvironment(env);
+            p.start(QStringLiteral(VHMN_STUDIO_PATH), {flag});
+            QVERIFY(p.waitForFinished(60000));
+            const QString out = QString::fromUtf8(p.readAllStandardOutput());
+            QCOMPARE(p.exitStatus(), QProcess::NormalExit);
+            QCOMPARE(p.exitCode(), 0);
+            QVERIFY2(out.contains(std::strcmp(flag, "--help") == 0 ? "--inspect" : "0.1"), qPrintable(out));
+        }
     }
 
     void badDatasetFilesFailCleanly() {

@@ -280,6 +280,10 @@ private Q_SLOTS:
         QSignalSpy ready(&session, &RunSession::memoryReady);
         QVERIFY(view->compute());
         QVERIFY(ready.wait(120000));
+        QTRY_VERIFY(!session.busy());
+        // The status line reports the job's wall time.
+        QVERIFY2(QRegularExpression(QStringLiteral("finished in \\d+\\.\\d s")).match(view->jobBar()->text()).hasMatch(),
+                 qPrintable(view->jobBar()->text()));
         view->setClass(2);
         view->setBlock(1);
         auto in = app::probe_input(ref, torch::kCPU, 250);

@@ -2,12 +2,57 @@
 
 #include <nlohmann/json.hpp>
 
+#include "app/bench_data.h"
 #include "app/cli/commands.h"
 #include "core/bench.h"
 #include "core/runtime.h"
 #include "core/stats.h"
+#include "datasets/augment.h"
 
 namespace vhmn::cli {
+
+namespace {
+
+template <typename Opts>
+void bench_data(Opts& o, int threads, bool batch_given) {
+    auto r = o.data;
+    r.preset = o.preset, r.device = o.device;
+    if (batch_given) r.batch = o.batch;
+    const auto res = app::bench_on_data(r);
+    const auto policy = configure_allocator();
+    auto phase = [](const app::PhaseTime& t) {
+        return nlohmann::json{{"wall_s", t.wall_s}, {"user_s", t.user_s}, {"sys_s", t.sys_s},
+                              {"images", t.images}, {"img_per_s", t.images_per_s()}};
+    };
+    if (o.json) {
+        nlohmann::json j;
+        j["dataset"] = res.dataset, j["preset"] = r.run.empty() ? r.preset : "run " + r.run;
+        j["device"] = r.device, j["threads"] = threads, j["allocator"] = policy.description;
+        j["batch"] = res.batch, j["eval_batch"] = res.eval_batch, j["train_steps"] = res.train_steps;
+        j["augment"] = r.augment;
+        j["load"] = phase(res.load), j["train"] = phase(res.train), j["eval"] = phase(res.eval);
+        j["train_img_per_s"] = res.train.images_per_s(), j["eval_img_per_s"] = res.eval.images_per_s();
+        j["eval_top1"] = res.eval_result.top1;
+        j["max_rss_mib"] = double(res.max_rss_kib) / 1024.0;
+        std::cout << j.dump(2) << "\n";
+        return;
+    }
+    auto line = [](const char* what, const app::PhaseTime& t) {
+        std::printf("  %-10s %8.1f img/s  wall %7.2f s  user %7.2f s  sys %6.2f s  (%lld images)\n", what,
+                    t.images_per_s(), t.wall_s, t.user_s, t.sys_s, (long long)t.images);
+    };
+    std::printf("%s on %s, %s, %d threads; %s\n", r.run.empty() ? r.preset.c_str() : r.run.c_str(), res.dataset.c_str(),
+                r.device.c_str(), threads, policy.description.c_str());
+    line("load", res.load);
+    std::printf("  training slice: batch %lld, %lld steps, augment %s\n", (long long)res.batch, (long long)res.train_steps,
+                r.augment.c_str());
+    line("train", res.train);
+    std::printf("  evaluation: batch %lld, top-1 %.2f %%\n", (long long)res.eval_batch, res.eval_result.top1);
+    line("eval", res.eval);
+    std::printf("  peak RSS %.0f MiB\n", double(res.max_rss_kib) / 1024.0);
+}
+
+}  // namespace
 
 void add_bench(CLI::App& app) {
     struct Opts {
@@ -15,17 +60,30 @@ void add_bench(CLI::App& app) {
         int64_t batch = 256, steps = 10;
         bool json = false;
         int threads = 0;
+        app::DataBenchRequest data;  // --data mode
     };
     auto o = std::make_shared<Opts>();
-    auto* cmd = app.add_subcommand("bench", "Median training and inference images/s of a preset on random data");
+    auto* cmd = app.add_subcommand("bench", "Median training and inference images/s of a preset on random data, or "
+                                            "(--data) one training epoch slice and one evaluation pass end to end");
     cmd->add_option("--preset", o->preset, "Model preset")->check(CLI::IsMember(preset_names()));
     cmd->add_option("--batch", o->batch, "Batch size")->check(CLI::Range(int64_t(1), int64_t(1) << 20));
     cmd->add_option("--steps", o->steps, "Timed steps (after 2 warm-up steps)")->check(CLI::Range(int64_t(1), int64_t(100000)));
     cmd->add_option("--device", o->device, "cpu, cuda or cuda:N");
     cmd->add_option("--threads", o->threads, "CPU threads")->check(CLI::Range(1, 4096));
     cmd->add_flag("--json", o->json, "Print one JSON object");
-    cmd->callback([o] {
+    auto& d = o->data;
+    cmd->add_option("--data", d.data, "Real-data mode: time a training epoch slice and an evaluation pass on this dataset");
+    cmd->add_option("--run", d.run, "With --data: evaluate this trained run (and train its model config)");
+    cmd->add_option("--train-images", d.train_images, "With --data: images in the training slice")
+        ->check(CLI::Range(int64_t(1), int64_t(1) << 40));
+    cmd->add_option("--eval-images", d.eval_images, "With --data: test images evaluated (0: all)")
+        ->check(CLI::Range(int64_t(0), int64_t(1) << 40));
+    cmd->add_option("--eval-batch", d.eval_batch, "With --data: evaluation batch")->check(CLI::Range(int64_t(1), int64_t(1) << 20));
+    cmd->add_option("--augment", d.augment, "With --data: augmentation recipe of the training slice")
+        ->check(CLI::IsMember(data::AugmentConfig::recipe_names()));
+    cmd->callback([o, cmd] {
         const int threads = configure_threads(o->threads > 0 ? std::optional<int>(o->threads) : std::nullopt);
+        if (!o->data.data.empty()) return bench_data(*o, threads, cmd->count("--batch") > 0);
         const auto device = parse_device(o->device);
         const ModelConfig cfg = preset(o->preset);
         const BenchResult r = benchmark(cfg, o->batch, o->steps, device);
@@ -36,6 +94,8 @@ void add_bench(CLI::App& app) {
             j["train_img_per_s"] = r.train_img_per_s, j["infer_img_per_s"] = r.infer_img_per_s;
             j["train_step_ms"] = r.train_step_ms, j["infer_step_ms"] = r.infer_step_ms;
             j["forward_flops_per_image"] = forward_flops(cfg);
+            j["train_user_s"] = r.train_user_s, j["train_sys_s"] = r.train_sys_s;
+            j["allocator"] = configure_allocator().description;
             std::cout << j.dump(2) << "\n";
         } else {
             std::printf("%s on %s (%d threads), batch %lld, median of %lld steps:\n"

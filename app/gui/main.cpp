@@ -1,7 +1,11 @@
 // `vhmn-studio` — the desktop app.
 #include <torch/torch.h>  // before Qt (libtorch uses `slots` as an identifier)
 
+#include <cstring>
+#include <memory>
+
 #include <QApplication>
+#include <QCoreApplication>
 #include <QCommandLineParser>
 #include <QDir>
 #include <QIcon>
@@ -13,6 +17,7 @@
 #include "app/gui/inspector/memory_view.h"
 #include "app/gui/inspector/robustness_view.h"
 #include "app/gui/inspector/run_session.h"
+#include "app/gui/inspector/soak.h"
 #include "app/gui/inspector/workspace.h"
 #include "app/gui/main_window.h"
 #include "app/gui/runs_browser.h"
@@ -21,13 +26,25 @@
 
 using QOption = QCommandLineOption;
 
+namespace {
+
+/// --help and --version print and exit: they need no display, so no QApplication either.
+bool printsAndExits(int argc, char** argv) {
+    for (int i = 1; i < argc; ++i)
+        for (const char* flag : {"-h", "--help", "--help-all", "-?", "-v", "--version"})
+            if (std::strcmp(argv[i], flag) == 0) return true;
+    return false;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
-    QApplication app(argc, argv);
-    QApplication::setApplicationName(QStringLiteral("V-HMN Studio"));
-    QApplication::setOrganizationName(QStringLiteral("vhmn-studio"));
-    QApplication::setApplicationVersion(QStringLiteral(VHMN_VERSION));
-    QApplication::setDesktopFileName(QStringLiteral("vhmn-studio"));
-    QApplication::setWindowIcon(QIcon(QStringLiteral(":/vhmn/vhmn-studio.svg")));
+    vhmn::configure_allocator();
+    const std::unique_ptr<QCoreApplication> app =
+        printsAndExits(argc, argv) ? std::make_unique<QCoreApplication>(argc, argv) : std::make_unique<QApplication>(argc, argv);
+    QCoreApplication::setApplicationName(QStringLiteral("V-HMN Studio"));
+    QCoreApplication::setOrganizationName(QStringLiteral("vhmn-studio"));
+    QCoreApplication::setApplicationVersion(QStringLiteral(VHMN_VERSION));
 
     QCommandLineParser parser;
     parser.setApplicationDescription(QStringLiteral("Train and inspect Vision Hopfield Memory Networks"));
@@ -76,9 +93,18 @@ int main(int argc, char** argv) {
                               QStringLiteral("n"), QStringLiteral("1000"));
     const QOption memory_class(QStringLiteral("memory-class"), QStringLiteral("Class shown in the memory view."),
                                QStringLiteral("c"));
+    const QOption soak(QStringLiteral("soak"),
+                       QStringLiteral("With --inspect: click test images and recompute the Memory and Robustness tabs for "
+                                      "this many seconds, logging resident memory every 10 s, then quit."),
+                       QStringLiteral("seconds"));
+    const QOption soak_log(QStringLiteral("soak-log"), QStringLiteral("CSV written by --soak (default soak.csv)."),
+                           QStringLiteral("file"), QStringLiteral("soak.csv"));
+    parser.addOptions({soak, soak_log});
     parser.addOptions({data_dir, runs_dir, dataset, preset, epochs, augment, run_name, train, open, tab, screenshot, delay, size, set,
                        inspect, inspect_data, inspect_index, inspect_block, compute, probe_limit, memory_class});
-    parser.process(app);
+    parser.process(*app);  // --help / --version print and exit here
+    QGuiApplication::setDesktopFileName(QStringLiteral("vhmn-studio"));
+    QApplication::setWindowIcon(QIcon(QStringLiteral(":/vhmn/vhmn-studio.svg")));
 
     vhmn::configure_threads();
     vhmn::gui::MainWindowOptions options;
@@ -140,6 +166,8 @@ int main(int argc, char** argv) {
                              else if (job == QLatin1String("stability")) ws->robustness()->runStability();
                              if (parser.isSet(tab)) window.showTab(parser.value(tab));
                          });
+        if (parser.isSet(soak))
+            new vhmn::gui::SoakDriver(ws, parser.value(soak).toInt(), parser.value(soak_log), &window);
         if (!window.inspectRun(parser.value(inspect), parser.value(inspect_data))) rc = 1;
         if (parser.isSet(tab)) window.showTab(parser.value(tab));
     }
@@ -177,5 +205,5 @@ int main(int argc, char** argv) {
         });
     }
     if (rc != 0 && !parser.isSet(screenshot)) return rc;
-    return app.exec();
+    return app->exec();
 }

@@ -27,6 +27,7 @@ JobBar::JobBar(RunSession* session, QWidget* parent) : QWidget(parent), session_
     l->addWidget(cancel_);
     connect(cancel_, &QPushButton::clicked, session_, &RunSession::cancel);
     connect(session_, &RunSession::jobStarted, this, [this](const QString& job) {
+        clock_.start();
         label_->setText(tr("%1: starting…").arg(job));
         bar_->setValue(0);
         cancel_->setEnabled(true);
@@ -38,8 +39,9 @@ JobBar::JobBar(RunSession* session, QWidget* parent) : QWidget(parent), session_
     connect(session_, &RunSession::jobFinished, this, [this](const QString& job, const QString& outcome, const QString& message) {
         cancel_->setEnabled(false);
         if (outcome == QLatin1String("finished")) bar_->setValue(1000);
+        const QString wall = clock_.isValid() ? tr(" in %1 s").arg(double(clock_.elapsed()) / 1000.0, 0, 'f', 1) : QString();
         label_->setText(outcome == QLatin1String("error") ? tr("%1 failed: %2").arg(job, message)
-                                                          : tr("%1 %2").arg(job, outcome));
+                                                          : tr("%1 %2").arg(job, outcome) + wall);
     });
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 // A progress line for the session's long jobs: what runs, a progress bar and a Cancel button.
+#include <QElapsedTimer>
 #include <QWidget>
 
 class QLabel;
@@ -23,6 +24,7 @@ private:
     QLabel* label_ = nullptr;
     QProgressBar* bar_ = nullptr;
     QPushButton* cancel_ = nullptr;
+    QElapsedTimer clock_;  ///< wall time of the running job, shown when it ends
 };
 
 }  // namespace vhmn::gui
