@@ -18,8 +18,10 @@ int64_t cpu_chunk_rows(int64_t slots) { return std::clamp<int64_t>(65536 / std::
 /// α = softmax(zs·M̂ᵀ) (masked) and m = α·M for zs = √L·ẑ [P, L]. On the CPU, in chunks of rows
 /// spread over the threads (each GEMM single-threaded inside the parallel region), so the [P, K]
 /// similarities are never written to and re-read from main memory between the steps.
+/// With `store_alpha` false, α lives only chunk by chunk (inference without a trace).
 void retrieve_rows(const torch::Tensor& zs, const torch::Tensor& memory, const torch::Tensor& memory_hat,
-                   const torch::Tensor& valid, bool masked, torch::Tensor& alpha, torch::Tensor& m) {
+                   const torch::Tensor& valid, bool masked, bool store_alpha, torch::Tensor& alpha,
+                   torch::Tensor& m) {
     const int64_t P = zs.size(0), K = memory.size(0);
     const auto invalid = masked ? valid.logical_not().unsqueeze(0) : torch::Tensor();
     const auto mhat_t = memory_hat.t();
@@ -30,13 +32,15 @@ void retrieve_rows(const torch::Tensor& zs, const torch::Tensor& memory, const t
         m = torch::mm(alpha, memory);
         return;
     }
-    alpha = torch::empty({P, K}, zs.options());
-    m = torch::empty({P, memory.size(1)}, zs.options());
     const int64_t rows = cpu_chunk_rows(K);
+    if (store_alpha) alpha = torch::empty({P, K}, zs.options());
+    m = torch::empty({P, memory.size(1)}, zs.options());
     at::parallel_for(0, (P + rows - 1) / rows, 1, [&](int64_t c0, int64_t c1) {
+        torch::Tensor scratch;
         for (int64_t c = c0; c < c1; ++c) {
             const int64_t s = c * rows, e = std::min(P, s + rows);
-            auto a = alpha.slice(0, s, e);
+            if (!store_alpha && !scratch.defined()) scratch = torch::empty({rows, K}, zs.options());
+            auto a = store_alpha ? alpha.slice(0, s, e) : scratch.slice(0, 0, e - s);
             at::mm_out(a, zs.slice(0, s, e), mhat_t);
             if (masked) a.masked_fill_(invalid, -std::numeric_limits<float>::infinity());
             a.sub_(std::get<0>(a.max(1, true))).exp_();
@@ -81,12 +85,13 @@ torch::Tensor retrieve_rows_backward(const torch::Tensor& dm, const torch::Tenso
 struct RetrieveFunction : public torch::autograd::Function<RetrieveFunction> {
     static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& z,
                                                   const torch::Tensor& memory, const torch::Tensor& memory_hat,
-                                                  const torch::Tensor& valid, bool masked) {
+                                                  const torch::Tensor& valid, bool masked, bool store_alpha) {
         const double scale = std::sqrt(double(z.size(1)));
         auto norm = z.norm(2, 1, true).clamp_min(1e-12);  // [P, 1], as F::normalize (eps 1e-12)
         auto zs = (z / norm * scale).contiguous();          // √L·ẑ
         torch::Tensor alpha, m;
-        retrieve_rows(zs, memory, memory_hat, valid, masked, alpha, m);
+        retrieve_rows(zs, memory, memory_hat, valid, masked, store_alpha, alpha, m);
+        if (!alpha.defined()) alpha = torch::empty({0}, zs.options());
         ctx->save_for_backward({zs, norm, alpha, memory, memory_hat});
         ctx->mark_non_differentiable({alpha});
         return {m, alpha};
@@ -100,18 +105,18 @@ struct RetrieveFunction : public torch::autograd::Function<RetrieveFunction> {
         const auto dtype = memory.scalar_type();
         const auto zs = saved[0].to(dtype), norm = saved[1].to(dtype), alpha = saved[2].to(dtype);
         const double scale = std::sqrt(double(zs.size(1)));
-        if (!grads[0].defined()) return {torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
+        if (!grads[0].defined()) return {torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
         auto dzs = retrieve_rows_backward(grads[0].to(dtype).contiguous(), alpha, memory, memory_hat);  // d(√L·ẑ)
         // zs = √L·z/‖z‖  ⇒  dz = (√L/‖z‖)·(dzs − ẑ(ẑ·dzs)) with ẑ = zs/√L.
         auto zhat = zs / scale;
         auto dz = (dzs - zhat * (zhat * dzs).sum(1, true)) * (scale / norm);
-        return {dz, torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
+        return {dz, torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
     }
 };
 
 }  // namespace
 
-Retrieval retrieve(const torch::Tensor& z, const BankView& bank) {
+Retrieval retrieve(const torch::Tensor& z, const BankView& bank, bool want_alpha) {
     const int64_t K = bank.slots();
     auto lead = z.sizes().vec();
     lead.pop_back();
@@ -124,10 +129,12 @@ Retrieval retrieve(const torch::Tensor& z, const BankView& bank) {
     const int64_t L = z.size(-1);
     auto flat = z.reshape({-1, L});  // [P, L]
     // Empty slots are masked out (−∞ logit); a full bank needs no mask.
-    auto out = RetrieveFunction::apply(flat, bank.memory, bank.memory_hat, bank.valid, bank.filled < K);
+    // α is stored whole when the caller reads it or backward will need it.
+    const bool store = want_alpha || (torch::GradMode::is_enabled() && z.requires_grad());
+    auto out = RetrieveFunction::apply(flat, bank.memory, bank.memory_hat, bank.valid, bank.filled < K, store);
     auto shape_k = lead;
     shape_k.push_back(K);
-    return {out[1].reshape(shape_k), out[0].reshape(z.sizes())};
+    return {store ? out[1].reshape(shape_k) : torch::Tensor(), out[0].reshape(z.sizes())};
 }
 
 torch::Tensor refine(const torch::Tensor& q, const BankView& bank, const torch::Tensor& beta,
@@ -136,7 +143,7 @@ torch::Tensor refine(const torch::Tensor& q, const BankView& bank, const torch::
     if (trace) trace->distance.push_back(torch::zeros(q.sizes().slice(0, q.dim() - 1), q.options()));
     if (iterations == 0 && trace) trace->alpha.push_back(retrieve(q, bank).alpha.detach());
     for (int64_t t = 0; t < iterations; ++t) {
-        auto r = retrieve(z, bank);
+        auto r = retrieve(z, bank, trace != nullptr);
         z = z + beta * (r.m - z);
         if (trace) {
             trace->alpha.push_back(r.alpha.detach());

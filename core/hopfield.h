@@ -22,7 +22,9 @@ struct Retrieval {
 };
 
 /// α = softmax(√L · ẑ·M̂ᵀ) over the valid slots, m = α·M.  z: [..., L].
-Retrieval retrieve(const torch::Tensor& z, const BankView& bank);
+/// `want_alpha` false: the caller reads only m, so outside autograd α is never stored whole (the
+/// returned alpha is then undefined); a training forward pass keeps it for backward anyway.
+Retrieval retrieve(const torch::Tensor& z, const BankView& bank, bool want_alpha = true);
 
 /// Per-step record of a refinement, for probes and the GUI.
 struct RefineTrace {

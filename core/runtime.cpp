@@ -31,6 +31,8 @@ AllocatorPolicy configure_allocator() {
     return policy;
 }
 
+void release_free_memory() { malloc_trim(0); }
+
 int configure_threads(std::optional<int> requested) {
     int n = 0;
     if (requested) {

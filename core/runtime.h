@@ -22,6 +22,10 @@ struct AllocatorPolicy {
 /// $VHMN_MALLOC=system keeps glibc's defaults (for before/after measurements). Idempotent.
 AllocatorPolicy configure_allocator();
 
+/// Give free heap memory back to the system (malloc_trim), e.g. when a long job ends in the app:
+/// the policy above keeps memory for reuse inside a loop; between jobs nothing needs it.
+void release_free_memory();
+
 /// Set libtorch's intra-op thread count: `requested` if given, else $VHMN_THREADS, else the
 /// number of available cores. Returns the count in use. (Debian's libtorch defaults to 1.)
 int configure_threads(std::optional<int> requested = std::nullopt);

@@ -184,6 +184,13 @@ private Q_SLOTS:
         VHMN_VERIFY_CLOSE(r.m.detach(), m.detach(), 1e-12);
         VHMN_VERIFY_CLOSE(z.grad(), zr.grad(), 1e-10);
         if (partial) QCOMPARE(r.alpha.index({torch::indexing::Slice(), 4}).abs().max().item<double>(), 0.0);
+        {
+            // Inference without α (probes that read only m): the same m, α never stored.
+            c10::InferenceMode inference;
+            auto r2 = retrieve(z0, make_view(M, valid), false);
+            QVERIFY(!r2.alpha.defined());
+            VHMN_VERIFY_CLOSE(r2.m, m.detach(), 1e-12);
+        }
         // And through a refinement step with β: z1 = q + β(m(q) − q), gradients for q and β.
         auto q = z0.clone().requires_grad_(true), beta = torch::full({1}, 0.3, opts).requires_grad_(true);
         (refine(q, make_view(M, valid), beta, 2) * w).sum().backward();

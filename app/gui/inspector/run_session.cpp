@@ -2,6 +2,8 @@
 
 #include "app/gui/inspector/run_session.h"
 
+#include "core/runtime.h"
+
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <cmath>
@@ -244,6 +246,7 @@ bool RunSession::startJob(const QString& name, Fn&& work) {
             } catch (...) {
                 outcome = QStringLiteral("error"), message = tr("unknown error");
             }
+            release_free_memory();  // the job's buffers are free now: give them back
             post([this, name, outcome, message] {
                 job_.clear();
                 if (outcome == QLatin1String("error")) Q_EMIT failed(name, message);
