@@ -6,6 +6,8 @@
 
 #include <torch/torch.h>
 
+#include <nlohmann/json.hpp>
+
 #ifdef VHMN_WITH_OPENCV
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -15,6 +17,8 @@
 #include <QtTest>
 
 #include "core/error.h"
+#include "core/io/fingerprint.h"
+#include "datasets/dataset.h"
 #include "datasets/readers.h"
 #include "datasets/subsets.h"
 #include "tests/dataset_writers.h"
@@ -471,6 +475,49 @@ private Q_SLOTS:
         QCOMPARE(st.mean.size(), size_t(2));
         QVERIFY(std::abs(st.mean[0] - 0.5) < 1e-12 && std::abs(st.std[0] - 0.5) < 1e-12);
         QVERIFY(std::abs(st.mean[1] - 0.2) < 1e-12 && std::abs(st.std[1]) < 1e-6);
+    }
+
+    void fingerprintsTellSameReorderedAndChanged() {
+        // Data identity: the same images give the same fingerprint (from two reads); a reordered
+        // copy keeps the content digest, changes the ordered one and maps back index by index;
+        // a changed pixel, a changed label, a dropped image and another shape are each reported.
+        ProceduralOptions po;
+        po.train_per_class = 30, po.test_per_class = 5, po.image_size = 16, po.seed = 9;
+        const Split a = make_procedural(po).train, again = make_procedural(po).train;
+        const auto fa = fingerprint_split(a, true), fa2 = fingerprint_split(again);
+        QCOMPARE(fa.count, a.size());
+        QCOMPARE(fa.shape, (std::vector<int64_t>{3, 16, 16}));
+        QCOMPARE(hex64(fa.content), hex64(fa2.content));
+        QCOMPARE(hex64(fa.ordered), hex64(fa2.ordered));
+        QVERIFY(compare_fingerprints(fa, fa2).match == FingerprintMatch::Same);
+
+        auto perm = torch::randperm(a.size(), torch::TensorOptions().dtype(torch::kInt64));
+        const Split r{a.images.index_select(0, perm), a.labels.index_select(0, perm), a.index.index_select(0, perm)};
+        const auto fr = fingerprint_split(r, true);
+        const auto c = compare_fingerprints(fa, fr);
+        QVERIFY2(c.match == FingerprintMatch::Reordered, c.what.c_str());
+        QCOMPARE(hex64(fr.content), hex64(fa.content));
+        const auto map = map_indices(fa, fr);  // recorded index -> index in the reordered copy
+        for (int64_t i = 0; i < a.size(); ++i) QCOMPARE(perm[map[size_t(i)]].item<int64_t>(), i);
+
+        Split px{a.images.clone(), a.labels, a.index};
+        px.images[7][1][3][4] += 1;  // one pixel of one image
+        auto cp = compare_fingerprints(fa, fingerprint_split(px));
+        QVERIFY(cp.match == FingerprintMatch::Different && cp.what.rfind("content", 0) == 0);
+        Split lab{a.images, a.labels.clone(), a.index};
+        lab.labels[3] = (lab.labels[3].item<int64_t>() + 1) % 10;
+        QVERIFY(compare_fingerprints(fa, fingerprint_split(lab)).match == FingerprintMatch::Different);
+        const Split dropped{a.images.slice(0, 1), a.labels.slice(0, 1), a.index.slice(0, 1)};
+        auto cd = compare_fingerprints(fa, fingerprint_split(dropped));
+        QVERIFY(cd.match == FingerprintMatch::Different);
+        QCOMPARE(QString::fromStdString(cd.what), QStringLiteral("count 300 vs 299"));
+        const Split small{a.images.slice(2, 0, 8).slice(3, 0, 8).contiguous(), a.labels, a.index};
+        auto cs = compare_fingerprints(fa, fingerprint_split(small));
+        QCOMPARE(QString::fromStdString(cs.what), QStringLiteral("shape 3x16x16 vs 3x8x8"));
+        // JSON round trip (without per-image hashes).
+        const SplitFingerprint back = nlohmann::json(fa).get<SplitFingerprint>();
+        QVERIFY(compare_fingerprints(fa, back).match == FingerprintMatch::Same);
+        QVERIFY(back.image_hashes.empty());
     }
 
     // ------------------------------------------------------------------------------ real data

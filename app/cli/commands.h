@@ -13,5 +13,6 @@ void add_probe(CLI::App& app);
 void add_bench_probe(CLI::App& app);
 void add_sweep(CLI::App& app);
 void add_figure_pack(CLI::App& app);
+void add_data(CLI::App& app);
 
 }  // namespace vhmn::cli

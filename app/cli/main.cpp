@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
     vhmn::cli::add_bench_probe(app);
     vhmn::cli::add_sweep(app);
     vhmn::cli::add_figure_pack(app);
+    vhmn::cli::add_data(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
