@@ -1,8 +1,7 @@
 #include "app/bench_data.h"
 
 #include <chrono>
-
-#include <sys/resource.h>
+#include <tuple>
 
 #include "app/experiment.h"
 #include "core/error.h"
@@ -17,30 +16,16 @@ double now_s() {
     return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-void cpu_times(double& user, double& sys) {
-    rusage u{};
-    getrusage(RUSAGE_SELF, &u);
-    user = double(u.ru_utime.tv_sec) + 1e-6 * double(u.ru_utime.tv_usec);
-    sys = double(u.ru_stime.tv_sec) + 1e-6 * double(u.ru_stime.tv_usec);
-}
-
 }  // namespace
 
-PhaseTimer::PhaseTimer() : wall0_(now_s()) { cpu_times(user0_, sys0_); }
+PhaseTimer::PhaseTimer() : wall0_(now_s()) { std::tie(user0_, sys0_) = process_cpu_seconds(); }
 
 PhaseTime PhaseTimer::elapsed(int64_t images) const {
     PhaseTime t;
-    double user = 0, sys = 0;
-    cpu_times(user, sys);
+    const auto [user, sys] = process_cpu_seconds();
     t.wall_s = now_s() - wall0_, t.user_s = user - user0_, t.sys_s = sys - sys0_;
     t.images = images;
     return t;
-}
-
-long peak_rss_kib() {
-    rusage u{};
-    getrusage(RUSAGE_SELF, &u);
-    return u.ru_maxrss;
 }
 
 DataBenchResult bench_on_data(const DataBenchRequest& r) {

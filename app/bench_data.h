@@ -48,7 +48,4 @@ private:
     double wall0_, user0_, sys0_;
 };
 
-/// Peak resident set size of this process so far (KiB).
-long peak_rss_kib();
-
 }  // namespace vhmn::app

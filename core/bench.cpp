@@ -2,12 +2,10 @@
 
 #include <algorithm>
 #include <chrono>
-#include <utility>
-
-#include <sys/resource.h>
 
 #include "core/error.h"
 #include "core/model.h"
+#include "core/runtime.h"
 
 namespace vhmn {
 namespace {
@@ -16,13 +14,6 @@ double median(std::vector<double> v) {
     std::sort(v.begin(), v.end());
     const size_t n = v.size();
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-std::pair<double, double> cpu_seconds() {
-    rusage u{};
-    getrusage(RUSAGE_SELF, &u);
-    return {double(u.ru_utime.tv_sec) + 1e-6 * double(u.ru_utime.tv_usec),
-            double(u.ru_stime.tv_sec) + 1e-6 * double(u.ru_stime.tv_usec)};
 }
 
 void sync(const torch::Device& d) {
@@ -45,7 +36,7 @@ BenchResult benchmark(const ModelConfig& cfg, int64_t batch, int64_t steps, cons
     using Clock = std::chrono::steady_clock;
     std::vector<double> train_ms, infer_ms;
     model->train();
-    const auto cpu0 = cpu_seconds();
+    const auto cpu0 = process_cpu_seconds();
     for (int64_t s = 0; s < steps + 2; ++s) {
         sync(device);
         const auto t0 = Clock::now();
@@ -58,7 +49,7 @@ BenchResult benchmark(const ModelConfig& cfg, int64_t batch, int64_t steps, cons
         sync(device);
         if (s >= 2) train_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
     }
-    const auto cpu1 = cpu_seconds();
+    const auto cpu1 = process_cpu_seconds();
     model->eval();
     c10::InferenceMode inference;
     for (int64_t s = 0; s < steps + 2; ++s) {

@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include <malloc.h>
+#include <sys/resource.h>
 #include <thread>
 
 #include "core/error.h"
@@ -32,6 +33,19 @@ AllocatorPolicy configure_allocator() {
 }
 
 void release_free_memory() { malloc_trim(0); }
+
+std::pair<double, double> process_cpu_seconds() {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return {double(u.ru_utime.tv_sec) + 1e-6 * double(u.ru_utime.tv_usec),
+            double(u.ru_stime.tv_sec) + 1e-6 * double(u.ru_stime.tv_usec)};
+}
+
+long peak_rss_kib() {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return u.ru_maxrss;
+}
 
 int configure_threads(std::optional<int> requested) {
     int n = 0;

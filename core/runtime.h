@@ -2,6 +2,7 @@
 // Process-wide runtime settings: thread count and device choice.
 #include <optional>
 #include <string>
+#include <utility>
 
 #include <torch/torch.h>
 
@@ -25,6 +26,11 @@ AllocatorPolicy configure_allocator();
 /// Give free heap memory back to the system (malloc_trim), e.g. when a long job ends in the app:
 /// the policy above keeps memory for reuse inside a loop; between jobs nothing needs it.
 void release_free_memory();
+
+/// CPU time of this process so far, all threads: {user, system} seconds (getrusage).
+std::pair<double, double> process_cpu_seconds();
+/// Peak resident set size of this process so far, KiB.
+long peak_rss_kib();
 
 /// Set libtorch's intra-op thread count: `requested` if given, else $VHMN_THREADS, else the
 /// number of available cores. Returns the count in use. (Debian's libtorch defaults to 1.)

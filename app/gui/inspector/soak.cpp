@@ -2,7 +2,6 @@
 
 #include <cstdio>
 
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <QCoreApplication>
@@ -15,6 +14,7 @@
 #include "app/gui/inspector/robustness_view.h"
 #include "app/gui/inspector/run_session.h"
 #include "app/gui/inspector/workspace.h"
+#include "core/runtime.h"
 
 namespace vhmn::gui {
 
@@ -27,11 +27,7 @@ double residentMiB() {
     return double(resident) * double(sysconf(_SC_PAGESIZE)) / (1024.0 * 1024.0);
 }
 
-double peakResidentMiB() {
-    rusage u{};
-    getrusage(RUSAGE_SELF, &u);
-    return double(u.ru_maxrss) / 1024.0;
-}
+double peakResidentMiB() { return double(peak_rss_kib()) / 1024.0; }
 
 SoakDriver::SoakDriver(InspectWorkspace* workspace, int seconds, QString logFile, QObject* parent)
     : QObject(parent), ws_(workspace), seconds_(seconds), log_(std::move(logFile)) {
