@@ -2,8 +2,34 @@
 # required; the rest switch off with one message each.
 
 find_package(Torch REQUIRED)
+# Supported libtorch: Debian's 1.13 (CPU) up to PyTorch's 2.12.x (headers of 2.13 and later need
+# C++20). The 2.x build is pinned in scripts/dev.sh (TORCH2_VERSION); differences live in
+# core/torch_compat.h.
+set(VHMN_TORCH_MIN 1.13)
+set(VHMN_TORCH_BELOW 2.13)
+if(NOT Torch_VERSION)
+  message(FATAL_ERROR "libtorch found at ${Torch_DIR} states no version; "
+                      "V-HMN Studio supports libtorch ${VHMN_TORCH_MIN} up to (not including) ${VHMN_TORCH_BELOW}")
+endif()
+if(Torch_VERSION VERSION_LESS VHMN_TORCH_MIN OR NOT Torch_VERSION VERSION_LESS VHMN_TORCH_BELOW)
+  message(FATAL_ERROR "libtorch ${Torch_VERSION} (${Torch_DIR}) is outside the supported range: "
+                      "V-HMN Studio builds against libtorch ${VHMN_TORCH_MIN} up to (not including) "
+                      "${VHMN_TORCH_BELOW}. Use Debian's libtorch-dev (1.13) or "
+                      "`scripts/dev.sh build-torch2` (PyTorch's 2.11 wheel).")
+endif()
+# Headers and libraries must come from the same libtorch (Debian's /usr/lib libtorch.so is found by
+# default search paths when only Torch_DIR points elsewhere).
+get_filename_component(VHMN_TORCH_LIBDIR "${TORCH_LIBRARY}" DIRECTORY)
+get_filename_component(VHMN_TORCH_LIBDIR "${VHMN_TORCH_LIBDIR}" REALPATH)
+get_filename_component(VHMN_TORCH_PREFIX "${TORCH_INSTALL_PREFIX}" REALPATH)
+if(NOT VHMN_TORCH_LIBDIR MATCHES "^${VHMN_TORCH_PREFIX}")
+  message(FATAL_ERROR "libtorch's CMake config at ${Torch_DIR} picked the library ${TORCH_LIBRARY}, "
+                      "which is not under its own prefix ${VHMN_TORCH_PREFIX}: put that prefix "
+                      "(e.g. .torch2/torch) in CMAKE_PREFIX_PATH")
+endif()
 if(TARGET torch_cuda OR TORCH_CUDA_LIBRARIES)
   set(VHMN_TORCH_FLAVOUR " (CUDA)")
+  set(VHMN_TORCH_CUDA ON)
 else()
   set(VHMN_TORCH_FLAVOUR " (CPU)")
 endif()
@@ -13,6 +39,9 @@ add_library(vhmn_torch INTERFACE)
 target_link_libraries(vhmn_torch INTERFACE ${TORCH_LIBRARIES})
 target_include_directories(vhmn_torch SYSTEM INTERFACE ${TORCH_INCLUDE_DIRS})
 target_compile_options(vhmn_torch INTERFACE ${VHMN_TORCH_CXX_FLAGS})
+if(VHMN_TORCH_CUDA)
+  target_compile_definitions(vhmn_torch INTERFACE VHMN_TORCH_CUDA)
+endif()
 add_library(vhmn::torch ALIAS vhmn_torch)
 
 # Header-only helpers. On a machine without the Debian packages, point VHMN_EXTRA_INCLUDE at a
@@ -71,7 +100,24 @@ if(NOT VHMN_HEADLESS)
                    "Install qt6-base-dev for the GUI and the tests.")
   endif()
 else()
-  message(STATUS "VHMN_HEADLESS=ON: building core, datasets and the vhmn CLI only (no GUI, no tests)")
+  message(STATUS "VHMN_HEADLESS=ON: building core, datasets and the vhmn CLI only (no GUI)")
+endif()
+
+# Tests: the core, datasets and CLI suites need only Qt Core + Qt Test (also in a headless build
+# where Qt is installed); the GUI suites need the GUI. The CUDA suite needs no Qt at all.
+set(VHMN_WITH_QT_TEST OFF)
+if(VHMN_BUILD_TESTS)
+  if(VHMN_WITH_QT)
+    set(VHMN_WITH_QT_TEST ON)
+  else()
+    find_package(Qt6 QUIET COMPONENTS Core Test)
+    if(Qt6Test_FOUND)
+      set(VHMN_WITH_QT_TEST ON)
+      set(CMAKE_AUTOMOC ON)
+    else()
+      message(STATUS "Qt 6 Test not found: only the CUDA suite is built (install qt6-base-dev for the others)")
+    endif()
+  endif()
 endif()
 
 # Targets that include <torch/torch.h> get a precompiled header through this helper.

@@ -40,7 +40,7 @@ BenchResult benchmark(const ModelConfig& cfg, int64_t batch, int64_t steps, cons
     for (int64_t s = 0; s < steps + 2; ++s) {
         sync(device);
         const auto t0 = Clock::now();
-        WriteContext ctx{y, idx, {}, s};
+        WriteContext ctx{y, idx, s, 0};
         opt.zero_grad();
         auto loss = torch::nn::functional::cross_entropy(model->forward(x, &ctx), y);
         loss.backward();

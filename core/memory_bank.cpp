@@ -1,9 +1,9 @@
 #include "core/memory_bank.h"
 
 #include <algorithm>
-#include <map>
 
 #include "core/error.h"
+#include "core/runtime.h"
 
 namespace vhmn {
 namespace F = torch::nn::functional;
@@ -29,13 +29,15 @@ MemoryBankImpl::MemoryBankImpl(int64_t slots, int64_t dim, int64_t classes)
 }
 
 void MemoryBankImpl::refresh() {
-    auto v = valid.to(torch::kCPU).to(torch::kUInt8).contiguous();
-    valid_host_.assign(v.data_ptr<uint8_t>(), v.data_ptr<uint8_t>() + v.numel());
-    auto c = cursor.to(torch::kCPU).contiguous();
-    cursor_host_.assign(c.data_ptr<int64_t>(), c.data_ptr<int64_t>() + c.numel());
-    filled_ = std::count(valid_host_.begin(), valid_host_.end(), uint8_t(1));
+    filled_ = valid.sum().item<int64_t>();
+    filled_exact_ = true;
     host_key_ = valid.data_ptr();
     ++version_;
+}
+
+void MemoryBankImpl::set_filled(int64_t count) {
+    filled_ = count;
+    filled_exact_ = true;
 }
 
 void MemoryBankImpl::stage(const torch::Tensor& vectors, const torch::Tensor& labels,
@@ -65,61 +67,70 @@ int64_t MemoryBankImpl::commit() {
     if (staged_.empty()) return 0;
     if (host_key_ != valid.data_ptr()) refresh();
     torch::NoGradGuard no_grad;
+    // Everything stays on the bank's device: no host synchronisation (a training step's commit).
+    const auto dev = memory.device();
     std::vector<torch::Tensor> vecs, labs, srcs, rws, cls, stp;
     for (const auto& s : staged_) {
-        vecs.push_back(s.vectors);
-        labs.push_back(s.labels.to(torch::kCPU));
-        srcs.push_back(s.sources.to(torch::kCPU));
-        rws.push_back(s.rows.to(torch::kCPU));
-        cls.push_back(s.cols.to(torch::kCPU));
-        stp.push_back(torch::full({s.vectors.size(0)}, s.step, torch::kInt64));
+        vecs.push_back(s.vectors.to(dev, memory.scalar_type()));
+        labs.push_back(to_device(s.labels, dev));
+        srcs.push_back(to_device(s.sources, dev));
+        rws.push_back(to_device(s.rows, dev));
+        cls.push_back(to_device(s.cols, dev));
+        stp.push_back(torch::full({s.vectors.size(0)}, s.step, torch::TensorOptions(torch::kInt64).device(dev)));
     }
     staged_.clear();
-    auto lab = torch::cat(labs).contiguous();
+    auto lab = torch::cat(labs);
     const int64_t n = lab.numel();
-    const int64_t* l = lab.data_ptr<int64_t>();
-
-    // Ring-buffer placement, in staging order; when one commit writes a slot twice the later write
-    // wins (it is the newer entry), so only the last writer of each slot is copied.
-    std::map<int64_t, int64_t> last_writer;  // slot -> write index (ordered by slot)
-    for (int64_t i = 0; i < n; ++i) {
-        const int64_t c = l[i];
-        if (c < 0 || c >= classes_)
-            throw std::out_of_range("memory bank: label " + std::to_string(c) +
-                                    " outside [0, " + std::to_string(classes_) + ")");
-        const int64_t slot = c * per_class_ + cursor_host_[c];
-        cursor_host_[c] = (cursor_host_[c] + 1) % per_class_;
-        last_writer[slot] = i;
+    if (n == 0) return 0;
+    if (lab.is_cpu()) {  // free on the CPU; CUDA runs check their labels once, when training starts
+        const int64_t lo = lab.min().item<int64_t>(), hi = lab.max().item<int64_t>();
+        for (int64_t c : {lo, hi})
+            if (c < 0 || c >= classes_)
+                throw std::out_of_range("memory bank: label " + std::to_string(c) + " outside [0, " +
+                                        std::to_string(classes_) + ")");
     }
-    std::vector<int64_t> dst, src;
-    dst.reserve(last_writer.size());
-    src.reserve(last_writer.size());
-    for (const auto& [slot, i] : last_writer) {
-        dst.push_back(slot);
-        src.push_back(i);
-        if (!valid_host_[slot]) {
-            valid_host_[slot] = 1;
-            ++filled_;
-        }
-    }
-    auto dst_cpu = torch::tensor(dst, torch::kInt64);
-    auto src_cpu = torch::tensor(src, torch::kInt64);
-    auto dst_dev = dst_cpu.to(memory.device());
-    memory.index_copy_(0, dst_dev,
-                       torch::cat(vecs).index_select(0, src_cpu.to(vecs[0].device()))
-                           .to(memory.device(), memory.scalar_type()));
-    valid.index_fill_(0, dst_dev, true);
-    auto put = [&](torch::Tensor& buf, const std::vector<torch::Tensor>& parts) {
-        buf.index_copy_(0, dst_dev, torch::cat(parts).index_select(0, src_cpu).to(buf.device()));
+    // Ring-buffer placement in staging order: the r-th write of class c (r counted within this
+    // commit) goes to slot c·per_class + (cursor_c + r) mod per_class. Ranks come from sorting the
+    // writes by (class, position), so the placement needs no host loop.
+    auto ar = torch::arange(n, lab.options());
+    auto grouped = std::get<1>((lab * n + ar).sort());  // write indices, by class then staging order
+    auto counts = torch::zeros({classes_}, lab.options()).scatter_add_(0, lab, torch::ones_like(lab));
+    auto starts = counts.cumsum(0) - counts;             // first grouped position of each class
+    auto rank = torch::empty_like(lab).scatter_(0, grouped, ar - starts.index_select(0, lab.index_select(0, grouped)));
+    auto slot = lab * per_class_ + (cursor.index_select(0, lab) + rank).remainder(per_class_);
+    // When one commit writes a slot twice the later write wins (it is the newer entry): write r of
+    // class c is overwritten when a write r + per_class of that class follows in the same commit.
+    auto last = (counts.index_select(0, lab) - rank).le(per_class_);
+    // Surviving writes have distinct slots; the others all go to a spare entry K with the same
+    // value, so the scatter's result does not depend on the order it runs in.
+    auto writer = torch::full({slots_ + 1}, -1, lab.options())
+                      .scatter_(0, torch::where(last, slot, torch::full_like(slot, slots_)),
+                                torch::where(last, ar, torch::full_like(ar, -1)))
+                      .slice(0, 0, slots_);
+    auto written = writer.ge(0);  // [K]
+    auto from = writer.clamp_min(0);
+    auto put = [&](torch::Tensor& buf, const torch::Tensor& values) {
+        auto mask = buf.dim() == 2 ? written.unsqueeze(1) : written;
+        buf.copy_(torch::where(mask, values.index_select(0, from), buf));
     };
-    put(label, labs);
-    put(source, srcs);
-    put(row, rws);
-    put(col, cls);
-    put(step, stp);
-    cursor.copy_(torch::tensor(cursor_host_, torch::kInt64));
+    put(memory, torch::cat(vecs));
+    put(label, lab);
+    put(source, torch::cat(srcs));
+    put(row, torch::cat(rws));
+    put(col, torch::cat(cls));
+    put(step, torch::cat(stp));
+    valid.logical_or_(written);
+    cursor.copy_((cursor + counts).remainder(per_class_));
     ++version_;
-    return static_cast<int64_t>(n);
+    if (dev.is_cpu()) {
+        filled_ = valid.sum().item<int64_t>();  // exact, and free on the CPU
+    } else if (!(filled_exact_ && filled_ == slots_)) {
+        // On a GPU the count would cost a synchronisation: keep a lower bound (the bank now holds at
+        // least one entry), made exact by set_filled() at logging steps or filled() when asked.
+        filled_ = std::max<int64_t>(filled_, 1);
+        filled_exact_ = false;
+    }
+    return n;
 }
 
 BankView MemoryBankImpl::view() {
@@ -138,15 +149,13 @@ BankView MemoryBankImpl::view() {
 }
 
 int64_t MemoryBankImpl::filled() {
-    if (host_key_ != valid.data_ptr()) refresh();
+    if (host_key_ != valid.data_ptr() || !filled_exact_) refresh();
     return filled_;
 }
 
 std::vector<int64_t> MemoryBankImpl::filled_per_class() {
-    if (host_key_ != valid.data_ptr()) refresh();
-    std::vector<int64_t> out(classes_, 0);
-    for (int64_t j = 0; j < slots_; ++j) out[j / per_class_] += valid_host_[j];
-    return out;
+    auto per = valid.view({classes_, per_class_}).sum(1).to(torch::kCPU, torch::kInt64).contiguous();
+    return std::vector<int64_t>(per.data_ptr<int64_t>(), per.data_ptr<int64_t>() + classes_);
 }
 
 std::vector<SlotProvenance> MemoryBankImpl::provenance(const std::vector<int64_t>& slots) {

@@ -9,6 +9,7 @@
 // Writes are *staged* during the training forward pass and applied by commit() after the
 // optimizer step: the forward pass reads the bank, and changing it in place before backward
 // would invalidate the autograd graph. In eval mode nothing is staged, so the bank is frozen.
+// Placement runs on the bank's device: a training step's commit makes no host round trip.
 #include <cstdint>
 #include <vector>
 
@@ -53,14 +54,16 @@ public:
     /// The bank as read by retrieval; the normalised slots are cached until the bank changes.
     BankView view();
 
-    /// Number of filled slots, per class filled counts.
+    /// Number of filled slots (exact; on a GPU this may synchronise), per class filled counts.
     int64_t filled();
+    /// Record the exact fill count read elsewhere (VHMNImpl::update_fill_counts: one read for all banks).
+    void set_filled(int64_t count);
     std::vector<int64_t> filled_per_class();
     /// Provenance of the given slots (host copy).
     std::vector<SlotProvenance> provenance(const std::vector<int64_t>& slots);
     /// Forget every entry.
     void clear();
-    /// Re-read host-side state (fill counts, cursors) after the buffers were replaced (load).
+    /// Re-read host-side state (the fill count) after the buffers were replaced (load).
     void refresh();
 
     // Buffers (checkpoint keys: memory, valid, label, source, row, col, step, cursor).
@@ -80,11 +83,12 @@ private:
         int64_t step;
     };
     std::vector<Staged> staged_;
-    // Host mirrors and cache, keyed on the buffers' storage so replacing them is noticed.
+    // Host state and cache, keyed on the buffers' storage so replacing them is noticed. filled_ is
+    // exact when filled_exact_, else a lower bound ≥ 1 (after a commit on a GPU, before the next
+    // logging step): retrieval then masks empty slots, which is right either way.
     const void* host_key_ = nullptr;
-    std::vector<int64_t> cursor_host_;
-    std::vector<uint8_t> valid_host_;
     int64_t filled_ = 0;
+    bool filled_exact_ = true;
     uint64_t version_ = 0;
     uint64_t cache_version_ = ~uint64_t(0);
     const void* cache_key_ = nullptr;

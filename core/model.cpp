@@ -1,24 +1,21 @@
 #include "core/model.h"
 
+#include <limits>
 #include <sstream>
 
 #include "core/error.h"
+#include "core/runtime.h"
 
 namespace vhmn {
 namespace nn = torch::nn;
 
 namespace {
 
-/// Choose `per_image` distinct random tokens of each image: [B, per_image] (CPU, int64).
-torch::Tensor sample_tokens(int64_t batch, int64_t tokens, int64_t per_image) {
-    return std::get<1>(torch::rand({batch, tokens}).topk(per_image, 1));
-}
+constexpr int64_t as_i64(uint64_t v) { return static_cast<int64_t>(v); }
 
-/// Rows of the batch that may be written (all when ctx.write is undefined): CPU int64 indices.
-/// `ctx` is the host copy made once per forward pass by VHMNImpl::run.
-torch::Tensor written_rows(const WriteContext& ctx, int64_t batch) {
-    if (!ctx.write.defined()) return torch::arange(batch, torch::kInt64);
-    return ctx.write.to(torch::kBool).nonzero().flatten();
+/// x >> s as an unsigned (logical) shift: torch shifts int64 arithmetically, so mask the sign fill.
+torch::Tensor shift_right(const torch::Tensor& x, int s) {
+    return torch::bitwise_right_shift(x, s).bitwise_and(as_i64((uint64_t(1) << (64 - s)) - 1));
 }
 
 /// Keep what was asked for from a refinement record: the trace, and/or the mean entropy.
@@ -32,9 +29,24 @@ void keep(RefineTrace& rt, const torch::Tensor& q, BranchTrace* trace, bool stat
 
 }  // namespace
 
+torch::Tensor mix64(const torch::Tensor& x) {
+    auto z = x.bitwise_xor(shift_right(x, 30)).mul(as_i64(0xBF58476D1CE4E5B9ull));
+    z = z.bitwise_xor(shift_right(z, 27)).mul(as_i64(0x94D049BB133111EBull));
+    return z.bitwise_xor(shift_right(z, 31));
+}
+
+torch::Tensor write_token_keys(uint64_t seed, const torch::Tensor& indices, int64_t block, int64_t tokens) {
+    constexpr uint64_t golden = 0x9E3779B97F4A7C15ull;
+    auto idx = indices.to(torch::kInt64).reshape({-1, 1});
+    auto j = torch::arange(tokens, idx.options()).reshape({1, -1});
+    // One stream per (seed, block), one sequence per image, one draw per token.
+    auto image = mix64(idx.mul(as_i64(golden)).add(as_i64(mix_seed(seed, uint64_t(block), 7))));
+    return mix64(image + j.mul(as_i64(golden))).bitwise_and(std::numeric_limits<int64_t>::max());
+}
+
 // ---------------------------------------------------------------------------------------------
-LocalMemoryImpl::LocalMemoryImpl(const ModelConfig& cfg)
-    : grid_(cfg.grid()), tokens_per_image_(cfg.tokens_per_image) {
+LocalMemoryImpl::LocalMemoryImpl(const ModelConfig& cfg, int64_t block)
+    : grid_(cfg.grid()), tokens_per_image_(cfg.tokens_per_image), block_(block) {
     query = register_module(
         "query", nn::Conv2d(nn::Conv2dOptions(cfg.dim, cfg.latent, cfg.window).padding(cfg.window / 2)));
     out = register_module("out", nn::Linear(2 * cfg.latent, cfg.dim));
@@ -56,15 +68,11 @@ torch::Tensor LocalMemoryImpl::forward(const torch::Tensor& y, int64_t iteration
     keep(rt, q, trace, record_stats, last_entropy);
     if (ctx && is_training()) {
         const int64_t B = q.size(0), N = q.size(1), L = q.size(2), t = tokens_per_image_;
-        auto rows = written_rows(*ctx, B);                                // [b]
-        auto pick = sample_tokens(B, N, t).index_select(0, rows);         // [b, t]
-        const int64_t b = rows.size(0);
-        auto vecs = q.detach()
-                        .index_select(0, rows.to(q.device()))
-                        .gather(1, pick.to(q.device()).unsqueeze(-1).expand({b, t, L}))
-                        .reshape({b * t, L});
-        auto rep = [&](const torch::Tensor& v) { return v.index_select(0, rows).repeat_interleave(t); };
-        auto flat = pick.reshape({b * t});
+        // The t tokens with the largest keys: [B, t], on q's device, no host round trip.
+        auto pick = std::get<1>(write_token_keys(ctx->seed, ctx->indices, block_, N).topk(t, 1));
+        auto vecs = q.detach().gather(1, pick.unsqueeze(-1).expand({B, t, L})).reshape({B * t, L});
+        auto rep = [&](const torch::Tensor& v) { return v.unsqueeze(1).expand({B, t}).reshape({B * t}); };
+        auto flat = pick.reshape({B * t});
         bank->stage(vecs, rep(ctx->labels), rep(ctx->indices), flat.div(grid_, "floor"),
                     flat.remainder(grid_), ctx->step);
     }
@@ -86,19 +94,16 @@ torch::Tensor GlobalMemoryImpl::forward(const torch::Tensor& y, int64_t iteratio
     auto z = refine(q, bank->view(), beta, iterations, trace || record_stats ? &rt : nullptr);
     keep(rt, q, trace, record_stats, last_entropy);
     if (ctx && is_training()) {
-        auto rows = written_rows(*ctx, q.size(0));
-        auto none = torch::full({rows.size(0)}, -1, torch::kInt64);
-        bank->stage(q.detach().index_select(0, rows.to(q.device())),
-                    ctx->labels.index_select(0, rows), ctx->indices.index_select(0, rows), none, none,
-                    ctx->step);
+        auto none = torch::full({q.size(0)}, -1, torch::TensorOptions(torch::kInt64).device(q.device()));
+        bank->stage(q.detach(), ctx->labels, ctx->indices, none, none, ctx->step);
     }
     return out(torch::cat({q, z}, -1)).unsqueeze(1);  // [B, 1, D], broadcast over tokens
 }
 
 // ---------------------------------------------------------------------------------------------
-HMNBlockImpl::HMNBlockImpl(const ModelConfig& cfg) {
+HMNBlockImpl::HMNBlockImpl(const ModelConfig& cfg, int64_t index) {
     norm1 = register_module("norm1", nn::LayerNorm(nn::LayerNormOptions({cfg.dim})));
-    local_memory = register_module("local_memory", LocalMemory(cfg));
+    local_memory = register_module("local_memory", LocalMemory(cfg, index));
     global_memory = register_module("global_memory", GlobalMemory(cfg));
     norm2 = register_module("norm2", nn::LayerNorm(nn::LayerNormOptions({cfg.dim})));
     fc1 = register_module("fc1", nn::Linear(cfg.dim, cfg.mlp_ratio * cfg.dim));
@@ -132,7 +137,7 @@ VHMNImpl::VHMNImpl(const ModelConfig& cfg) : cfg_(cfg), iterations_(cfg.iteratio
         nn::Conv2d(nn::Conv2dOptions(cfg.channels, cfg.dim, cfg.patch).stride(cfg.patch)));
     pos_embed = register_parameter("pos_embed", torch::randn({1, cfg.tokens(), cfg.dim}) * 0.02);
     blocks = register_module("blocks", nn::ModuleList());
-    for (int64_t i = 0; i < cfg.depth; ++i) blocks->push_back(HMNBlock(cfg));
+    for (int64_t i = 0; i < cfg.depth; ++i) blocks->push_back(HMNBlock(cfg, i));
     norm = register_module("norm", nn::LayerNorm(nn::LayerNormOptions({cfg.dim})));
     pool = register_module("pool", AttentionPool(cfg.dim));
     head = register_module("head", nn::Linear(cfg.dim, cfg.classes));
@@ -156,12 +161,14 @@ torch::Tensor VHMNImpl::embed(const torch::Tensor& x) {
 
 torch::Tensor VHMNImpl::run(const torch::Tensor& tokens, const WriteContext* ctx, ForwardTrace* trace,
                             const std::vector<int64_t>& record) {
-    // Bank writes read labels/indices on the host: move them there once, not per block and branch.
-    WriteContext host;
+    // Bank writes use labels/indices on the model's device: move them there once (without a host
+    // synchronisation), not per block and branch.
+    WriteContext here;
     if (ctx && is_training()) {
-        host = {ctx->labels.to(torch::kCPU), ctx->indices.to(torch::kCPU),
-                ctx->write.defined() ? ctx->write.to(torch::kCPU) : torch::Tensor(), ctx->step};
-        ctx = &host;
+        here = *ctx;
+        here.labels = to_device(ctx->labels, tokens.device()).to(torch::kInt64);
+        here.indices = to_device(ctx->indices, tokens.device()).to(torch::kInt64);
+        ctx = &here;
     } else {
         ctx = nullptr;
     }
@@ -213,6 +220,21 @@ void VHMNImpl::refresh_memory() {
         b->local_memory->bank->refresh();
         b->global_memory->bank->refresh();
     }
+}
+
+void VHMNImpl::update_fill_counts() {
+    std::vector<MemoryBank> banks;
+    std::vector<torch::Tensor> counts;
+    for (size_t i = 0; i < blocks->size(); ++i) {
+        auto* b = blocks[i]->as<HMNBlockImpl>();
+        for (auto& bank : {b->local_memory->bank, b->global_memory->bank}) {
+            banks.push_back(bank);
+            counts.push_back(bank->valid.sum());
+        }
+    }
+    if (banks.empty()) return;
+    auto host = torch::stack(counts).to(torch::kCPU, torch::kInt64).contiguous();  // one read for all
+    for (size_t i = 0; i < banks.size(); ++i) banks[i]->set_filled(host.data_ptr<int64_t>()[i]);
 }
 
 MemoryBank VHMNImpl::bank(int64_t block, Branch branch) const {

@@ -14,14 +14,22 @@
 
 namespace vhmn {
 
-/// What a training forward pass needs to write the banks. Rows with `write` false (e.g. mixed
-/// samples under MixUp/CutMix) are not written.
+/// What a training forward pass needs to write the banks.
 struct WriteContext {
     torch::Tensor labels;   // [B] int64: class written for each sample
-    torch::Tensor indices;  // [B] int64: dataset index of each sample (provenance)
-    torch::Tensor write;    // [B] bool, optional (undefined: write all)
+    torch::Tensor indices;  // [B] int64: dataset index of each sample (provenance; token choice)
     int64_t step = 0;       // training step (provenance)
+    uint64_t seed = 0;      // the epoch's write seed (token choice): mix_seed(seed, epoch, 0)
 };
+
+/// splitmix64's finaliser applied elementwise to an int64 tensor (wrapping arithmetic, logical
+/// shifts), on the tensor's own device.
+torch::Tensor mix64(const torch::Tensor& x);
+
+/// Keys deciding which tokens of each image the local bank of block `block` stores: [B, N] int64 ≥ 0
+/// on `indices`' device, a function of (seed, dataset index, block, token) alone, so CPU, CUDA and
+/// several processes choose the same tokens whatever the batch. The `per_image` largest are written.
+torch::Tensor write_token_keys(uint64_t seed, const torch::Tensor& indices, int64_t block, int64_t tokens);
 
 enum class Branch { Local, Global };
 
@@ -47,7 +55,8 @@ struct ForwardTrace {
 /// out = Linear(2L → D)([q, z]).
 class LocalMemoryImpl : public torch::nn::Module {
 public:
-    LocalMemoryImpl(const ModelConfig& cfg);
+    /// `block`: this branch's block index (token choice for bank writes depends on it).
+    explicit LocalMemoryImpl(const ModelConfig& cfg, int64_t block = 0);
     /// y: [B, N, D] (normalised tokens) → [B, N, D].
     torch::Tensor forward(const torch::Tensor& y, int64_t iterations, const WriteContext* ctx,
                           BranchTrace* trace);
@@ -63,7 +72,7 @@ public:
     double last_entropy = 0.0;
 
 private:
-    int64_t grid_, tokens_per_image_;
+    int64_t grid_, tokens_per_image_, block_;
 };
 TORCH_MODULE(LocalMemory);
 
@@ -88,7 +97,7 @@ TORCH_MODULE(GlobalMemory);
 /// Pre-norm HMN block: x += local(LN(x)) + global(LN(x)); x += MLP(LN(x)).
 class HMNBlockImpl : public torch::nn::Module {
 public:
-    HMNBlockImpl(const ModelConfig& cfg);
+    explicit HMNBlockImpl(const ModelConfig& cfg, int64_t index = 0);
     torch::Tensor forward(const torch::Tensor& x, int64_t iterations, const WriteContext* ctx,
                           BlockTrace* trace);
 
@@ -131,6 +140,9 @@ public:
     void discard_staged_memory();
     /// Re-read bank host state after the buffers were replaced (called by load_model).
     void refresh_memory();
+    /// Make every bank's fill count exact with one device read for all of them (the trainer calls
+    /// this at logging steps; between them a GPU run knows only a lower bound, see MemoryBank).
+    void update_fill_counts();
 
     const ModelConfig& config() const { return cfg_; }
     /// Refinement iterations used by forward (the config's T unless overridden, e.g. by probes).

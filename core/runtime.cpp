@@ -67,6 +67,12 @@ int configure_threads(std::optional<int> requested) {
 
 bool cuda_available() { return torch::cuda::is_available(); }
 
+torch::Tensor to_device(const torch::Tensor& t, const torch::Device& device) {
+    if (!t.defined() || t.device() == device) return t;
+    if (t.is_cpu() && device.is_cuda()) return t.pin_memory().to(device, /*non_blocking=*/true);
+    return t.to(device);
+}
+
 torch::Device parse_device(const std::string& name) {
     if (name == "cpu") return torch::kCPU;
     if (name.rfind("cuda", 0) == 0) {

@@ -40,6 +40,10 @@ int configure_threads(std::optional<int> requested = std::nullopt);
 torch::Device parse_device(const std::string& name);
 bool cuda_available();
 
+/// `t` on `device`. A host tensor bound for a GPU is copied from pinned memory without waiting
+/// (non_blocking), so the copy makes no host synchronisation; otherwise a plain .to(device).
+torch::Tensor to_device(const torch::Tensor& t, const torch::Device& device);
+
 /// A seed derived from (seed, a, stream) with good mixing: the trainer reseeds each epoch from
 /// (seed, epoch, stream), so a resumed run replays exactly; probes seed each corruption condition.
 uint64_t mix_seed(uint64_t seed, uint64_t a, uint64_t stream);

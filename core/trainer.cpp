@@ -5,14 +5,13 @@
 #include <filesystem>
 
 #include <ATen/CPUGeneratorImpl.h>
-#include <ATen/autocast_mode.h>
-#include <torch/version.h>
 
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/model_io.h"
 #include "core/run_record.h"
 #include "core/runtime.h"
+#include "core/torch_compat.h"
 
 namespace vhmn {
 namespace fs = std::filesystem;
@@ -50,32 +49,44 @@ bool TrainControl::proceed() {
 // --------------------------------------------------------------------------------------------
 namespace {
 
-/// bf16 autocast on CUDA for the duration of a scope (API differs between libtorch 1.13 and 2.4+).
+/// bf16 autocast on CUDA for the duration of a scope.
 class AutocastScope {
 public:
     explicit AutocastScope(bool on) : on_(on) {
-        if (!on_) return;
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-        at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
-        at::autocast::set_autocast_enabled(at::kCUDA, true);
-#else
-        at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
-        at::autocast::set_enabled(true);
-#endif
+        if (on_) compat::set_cuda_autocast_bf16(true);
     }
     ~AutocastScope() {
-        if (!on_) return;
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-        at::autocast::set_autocast_enabled(at::kCUDA, false);
-#else
-        at::autocast::set_enabled(false);
-#endif
-        at::autocast::clear_cache();
+        if (on_) compat::set_cuda_autocast_bf16(false);
     }
 
 private:
     bool on_;
 };
+
+/// CUDA's sync debug mode for the duration of a scope (level 0: nothing to do).
+class SyncDebugScope {
+public:
+    explicit SyncDebugScope(int level) : on_(level > 0 && compat::set_cuda_sync_debug(level)) {}
+    ~SyncDebugScope() {
+        if (on_) compat::set_cuda_sync_debug(0);
+    }
+
+private:
+    bool on_;
+};
+
+/// Scale gradients so their global L2 norm is at most `max_norm` (as torch.nn.utils.clip_grad_norm_),
+/// without reading the norm on the host: libtorch's C++ version returns it as a double, which is a
+/// synchronisation per step on a GPU.
+void clip_grad_norm_on_device(const std::vector<torch::Tensor>& params, double max_norm) {
+    std::vector<torch::Tensor> grads, norms;
+    for (const auto& p : params)
+        if (p.grad().defined()) grads.push_back(p.grad()), norms.push_back(p.grad().norm(2).to(torch::kFloat));
+    if (grads.empty()) return;
+    auto total = torch::stack(norms).norm(2);
+    auto coef = (max_norm / (total + 1e-6)).clamp_max(1.0);
+    for (auto& g : grads) g.mul_(coef.to(g.scalar_type()));
+}
 
 torch::Tensor per_channel(const std::vector<double>& v, const torch::Tensor& like) {
     std::vector<float> f(v.begin(), v.end());
@@ -98,24 +109,25 @@ EvalResult evaluate(VHMN& model, const data::Split& split, const std::vector<dou
     const bool was_training = model->is_training();
     model->eval();
     const int64_t n = split.size(), classes = model->config().classes, k = std::min<int64_t>(5, classes);
-    double loss = 0;
-    int64_t top1 = 0, top5 = 0;
+    // Sums stay on the device; one read at the end.
+    auto sums = torch::zeros({3}, torch::TensorOptions(torch::kDouble).device(device));  // loss, top1, top5
     for (int64_t s = 0; s < n; s += batch) {
         const int64_t e = std::min(n, s + batch);
-        auto x = split.images.slice(0, s, e).to(device).to(torch::kFloat).div_(255.0);
-        auto y = split.labels.slice(0, s, e).to(device);
+        auto x = to_device(split.images.slice(0, s, e), device).to(torch::kFloat).div_(255.0);
+        auto y = to_device(split.labels.slice(0, s, e), device);
         auto logits = model->forward(normalize_images(x, mean, std)).to(torch::kFloat);
-        loss += torch::nn::functional::cross_entropy(
-                    logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
-                    .item<double>();
+        auto loss = torch::nn::functional::cross_entropy(
+            logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
         auto topk = std::get<1>(logits.topk(k, 1));  // [b, k]
         auto hit = topk.eq(y.unsqueeze(1));
-        top1 += hit.select(1, 0).sum().item<int64_t>();
-        top5 += hit.any(1).sum().item<int64_t>();
+        sums += torch::stack({loss.to(torch::kDouble), hit.select(1, 0).sum().to(torch::kDouble),
+                              hit.any(1).sum().to(torch::kDouble)});
     }
     if (was_training) model->train();
     if (n == 0) return {};
-    return {100.0 * double(top1) / double(n), 100.0 * double(top5) / double(n), loss / double(n), n};
+    auto h = sums.to(torch::kCPU);
+    const double* v = h.data_ptr<double>();
+    return {100.0 * v[1] / double(n), 100.0 * v[2] / double(n), v[0] / double(n), n};
 }
 
 // --------------------------------------------------------------------------------------------
@@ -132,6 +144,19 @@ Trainer::Trainer(RunConfig config, data::Split train, data::Split test, AugmentF
     if (train_.size() == 0) throw ConfigError("the training split is empty");
     if (train_.images.size(1) != config_.model.channels || train_.images.size(2) != config_.model.image_size)
         throw ConfigError("training images do not match the model's input size/channels");
+    // Labels are checked once here, so the training step need not read them back.
+    const int64_t lo = train_.labels.min().item<int64_t>(), hi = train_.labels.max().item<int64_t>();
+    if (lo < 0 || hi >= config_.model.classes)
+        throw ConfigError("training labels span [" + std::to_string(lo) + ", " + std::to_string(hi) +
+                          "] but the model has " + std::to_string(config_.model.classes) + " classes");
+    if (device_.is_cuda()) {
+        // A GPU-resident uint8 dataset: batches are gathered and augmented on the device.
+        for (auto* split : {&train_, &test_}) {
+            split->images = split->images.to(device_);
+            split->labels = split->labels.to(device_);
+            split->index = split->index.to(device_);
+        }
+    }
     torch::manual_seed(config_.train.seed);  // initial weights
     model_ = VHMN(config_.model);
     model_->to(device_);
@@ -208,12 +233,17 @@ double Trainer::train_epoch(int64_t epoch, const TrainCallbacks& cb, TrainContro
                             bool& stopped, double& train_acc) {
     const auto& t = config_.train;
     const int64_t n = train_.size(), spe = steps_per_epoch(), total = t.epochs * spe;
-    torch::manual_seed(mix_seed(t.seed, epoch, 0));  // bank token choice (global generator)
+    const uint64_t write_seed = mix_seed(t.seed, epoch, 0);  // bank token choice (write_token_keys)
     auto gen = at::make_generator<at::CPUGeneratorImpl>(mix_seed(t.seed, epoch, 1));
-    auto order = torch::randperm(n, gen, torch::kInt64);
+    // The epoch's order is drawn on the host and copied to the data's device once per epoch.
+    auto order = to_device(torch::randperm(n, gen, torch::kInt64), train_.images.device());
     model_->train();
-    double loss_sum = 0, window_loss = 0;
-    int64_t correct = 0, seen = 0, window_correct = 0, window_seen = 0;
+    // Loss and correct counts accumulate on the device and are read at logging steps only: the
+    // step itself makes no host synchronisation (see host_reads()).
+    const auto acc_opts = torch::TensorOptions(torch::kDouble).device(device_);
+    auto window_sums = torch::zeros({2}, acc_opts);  // Σ loss·b, Σ correct
+    double loss_sum = 0, correct = 0;
+    int64_t seen = 0, window_seen = 0;
     auto window_start = Clock::now();
     const auto epoch_start = Clock::now();
     for (int64_t b = 0; b < spe; ++b) {
@@ -221,47 +251,54 @@ double Trainer::train_epoch(int64_t epoch, const TrainCallbacks& cb, TrainContro
             stopped = true;
             return 0;
         }
+        const bool log_now = (step_ + 1) % t.log_every == 0 || b == spe - 1;
+        // With set_sync_debug(), a step that is not a logging step runs under CUDA's sync debug mode.
+        SyncDebugScope sync_check(device_.is_cuda() && !log_now ? sync_debug_ : 0);
         auto idx = order.slice(0, b * t.batch, std::min(n, (b + 1) * t.batch));
-        auto images = train_.images.index_select(0, idx).to(device_).to(torch::kFloat).div_(255.0);
+        auto images = to_device(train_.images.index_select(0, idx), device_).to(torch::kFloat).div_(255.0);
         auto batch = augment_(images, train_.labels.index_select(0, idx), train_.index.index_select(0, idx), gen);
         auto x = normalize_images(batch.images, config_.data.mean, config_.data.std);
         const double lr = scheduled_lr(t, step_, spe);
         set_lr(lr);
-        const bool log_now = (step_ + 1) % t.log_every == 0 || b == spe - 1;
         model_->set_record_stats(log_now);
-        WriteContext ctx{batch.write_labels, batch.write_indices, {}, step_};
+        WriteContext ctx{batch.write_labels, batch.write_indices, step_, write_seed};
         torch::Tensor loss, logits;
         {
             AutocastScope autocast(t.bf16 && device_.is_cuda());
             logits = model_->forward(x, &ctx);
-            loss = -(batch.targets.to(device_) * torch::log_softmax(logits.to(torch::kFloat), 1)).sum(1).mean();
-        }
-        const double loss_value = loss.item<double>();
-        if (!std::isfinite(loss_value)) {
-            model_->discard_staged_memory();
-            throw TrainingError("loss became " + std::to_string(loss_value) + " at step " + std::to_string(step_ + 1) +
-                                " (epoch " + std::to_string(epoch + 1) + "); the run on disk is the last epoch's "
-                                "checkpoint — resume with a lower --lr");
+            loss = -(to_device(batch.targets, device_) * torch::log_softmax(logits.to(torch::kFloat), 1)).sum(1).mean();
         }
         optimizer_->zero_grad();
         loss.backward();
-        if (t.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model_->parameters(), t.grad_clip);
+        if (t.grad_clip > 0) clip_grad_norm_on_device(model_->parameters(), t.grad_clip);
         optimizer_->step();
         model_->commit_memory();
         ++step_;
 
         const int64_t bs = idx.size(0);
-        const int64_t c = logits.argmax(1).eq(batch.accuracy_labels.to(device_)).sum().item<int64_t>();
-        loss_sum += loss_value * double(bs), correct += c, seen += bs;
-        window_loss += loss_value * double(bs), window_correct += c, window_seen += bs;
+        auto hits = logits.argmax(1).eq(to_device(batch.accuracy_labels, device_)).sum();
+        window_sums += torch::stack({loss.detach().to(torch::kDouble) * double(bs), hits.to(torch::kDouble)});
+        window_seen += bs;
         if (log_now) {
+            // The one read of a logging step: loss and accuracy of the window.
+            ++host_reads_;
+            auto w = window_sums.to(torch::kCPU);
+            const double window_loss = w.data_ptr<double>()[0], window_correct = w.data_ptr<double>()[1];
+            if (!std::isfinite(window_loss))
+                throw TrainingError("loss became " + std::to_string(window_loss / double(window_seen)) +
+                                    " by step " + std::to_string(step_) + " (epoch " + std::to_string(epoch + 1) +
+                                    "; checked every " + std::to_string(t.log_every) + " steps); the run on disk "
+                                    "is the last epoch's checkpoint — resume with a lower --lr");
+            loss_sum += window_loss, correct += window_correct, seen += window_seen;
+            window_sums.zero_();
+            model_->update_fill_counts();
             const double dt = std::chrono::duration<double>(Clock::now() - window_start).count();
             const double per_step = std::chrono::duration<double>(Clock::now() - epoch_start).count() / double(b + 1);
             StepStats s;
             s.step = step_, s.total_steps = total, s.epoch = epoch, s.epochs = t.epochs;
             s.epoch_progress = double(epoch) + double(b + 1) / double(spe);
             s.loss = window_loss / double(window_seen);
-            s.accuracy = 100.0 * double(window_correct) / double(window_seen);
+            s.accuracy = 100.0 * window_correct / double(window_seen);
             s.lr = lr;
             s.images_per_s = dt > 0 ? double(window_seen) / dt : 0;
             s.eta_s = per_step * double(total - step_) + last_eval_seconds_ * double(t.epochs - epoch);
@@ -270,12 +307,12 @@ double Trainer::train_epoch(int64_t epoch, const TrainCallbacks& cb, TrainContro
                 s.entropy_local.push_back(l), s.entropy_global.push_back(g);
             history_.steps.push_back(s);
             if (cb.on_step) cb.on_step(s);
-            window_loss = 0, window_correct = 0, window_seen = 0;
+            window_seen = 0;
             window_start = Clock::now();
         }
     }
     model_->set_record_stats(false);
-    train_acc = 100.0 * double(correct) / double(seen);
+    train_acc = 100.0 * correct / double(seen);
     return loss_sum / double(seen);
 }
 

@@ -95,6 +95,13 @@ public:
     VHMN& model() { return model_; }
     const History& history() const { return history_; }
     int64_t epochs_done() const { return epochs_done_; }
+    /// Device→host reads the training loop made itself so far: one per logging step (loss and
+    /// accuracy of the window), none in the other steps. (On a GPU the CUDA suite checks the whole
+    /// step, libtorch included, with CUDA's sync debug mode.)
+    int64_t host_reads() const { return host_reads_; }
+    /// Run every step that is not a logging step under CUDA's sync debug mode: 1 warns, 2 throws
+    /// on any host synchronisation (libtorch's included). No effect on the CPU. For tests and benches.
+    void set_sync_debug(int level) { sync_debug_ = level; }
     int64_t steps_per_epoch() const;
     const RunConfig& config() const { return config_; }
     torch::Device device() const { return device_; }
@@ -116,6 +123,8 @@ private:
     History history_;
     int64_t epochs_done_ = 0;
     int64_t step_ = 0;
+    int64_t host_reads_ = 0;
+    int sync_debug_ = 0;
     double last_eval_seconds_ = 0;
     std::vector<std::string> notices_;
 };

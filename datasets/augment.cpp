@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/runtime.h"
 
 namespace vhmn::data {
 namespace {
@@ -223,7 +224,9 @@ torch::Tensor cutmix_images(const torch::Tensor& x, const CutBox& box) {
 }
 
 torch::Tensor mixed_targets(const torch::Tensor& labels, int64_t classes, double lam, double smoothing) {
-    auto one = torch::one_hot(labels.to(torch::kLong), classes).to(torch::kFloat);
+    // A scatter, not one_hot: one_hot reads the labels' range back to the host (a GPU sync).
+    auto lab = labels.to(torch::kLong);
+    auto one = torch::zeros({lab.size(0), classes}, lab.options().dtype(torch::kFloat)).scatter_(1, lab.unsqueeze(1), 1.0);
     auto t = lam >= 1.0 ? one : one * lam + one.flip({0}) * (1.0 - lam);
     if (smoothing > 0.0) t = t * (1.0 - smoothing) + smoothing / double(classes);
     return t;
@@ -248,9 +251,9 @@ AugmentedBatch Augmenter::operator()(const torch::Tensor& images01, const torch:
     TORCH_CHECK(indices.defined() && indices.dim() == 1 && indices.size(0) == n, "augment: expected ", n,
                 " indices [B]");
     const auto device = images01.device();
-    auto lab = labels.to(device, torch::kLong);
-    auto idx = indices.to(device, torch::kLong);
-    if (n > 0) {
+    auto lab = to_device(labels, device).to(torch::kLong);
+    auto idx = to_device(indices, device).to(torch::kLong);
+    if (n > 0 && labels.is_cpu()) {  // on a GPU the trainer checked the labels once, when it started
         auto lc = labels.to(torch::kCPU, torch::kLong);
         const int64_t lo = lc.min().item<int64_t>(), hi = lc.max().item<int64_t>();
         TORCH_CHECK(lo >= 0 && hi < classes_, "augment: labels must be in [0, ", classes_, "), got [", lo,

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <vector>
 
+#include "core/runtime.h"
+
 namespace vhmn::data {
 namespace {
 
@@ -19,7 +21,7 @@ void check_batch(const torch::Tensor& x, const char* what) {
 torch::Tensor per_sample(const torch::Tensor& m, const torch::Tensor& x, const char* what) {
     TORCH_CHECK(m.defined(), what, ": magnitude tensor is undefined");
     const int64_t batch = x.size(0);
-    auto v = m.reshape({-1}).to(x.device(), x.scalar_type());
+    auto v = to_device(m.reshape({-1}), x.device()).to(x.scalar_type());
     TORCH_CHECK(v.numel() == batch || v.numel() == 1, what, ": expected ", batch,
                 " per-sample values (or one), got ", v.numel());
     if (v.numel() != batch) v = v.expand({batch});
@@ -232,7 +234,7 @@ torch::Tensor random_crop(const torch::Tensor& x, int64_t pad, at::Generator& ge
     TORCH_CHECK(pad >= 0, "random_crop: padding must be >= 0, got ", pad);
     const int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
     if (pad == 0 || n == 0) return x;
-    auto offsets = torch::randint(0, 2 * pad + 1, {n, 2}, gen, torch::kLong).to(x.device());
+    auto offsets = to_device(torch::randint(0, 2 * pad + 1, {n, 2}, gen, torch::kLong), x.device());
     auto padded = torch::constant_pad_nd(x, {pad, pad, pad, pad}, 0.0);
     auto li = torch::TensorOptions().dtype(torch::kLong).device(x.device());
     auto rows = offsets.slice(1, 0, 1) + torch::arange(h, li).unsqueeze(0);  // [B, H]
@@ -245,7 +247,7 @@ torch::Tensor random_flip(const torch::Tensor& x, at::Generator& gen) {
     check_batch(x, "random_flip");
     const int64_t n = x.size(0);
     if (n == 0) return x;
-    auto flip = (torch::rand({n}, gen, torch::kDouble) < 0.5).to(x.device()).view({n, 1, 1, 1});
+    auto flip = to_device(torch::rand({n}, gen, torch::kDouble) < 0.5, x.device()).view({n, 1, 1, 1});
     return torch::where(flip, x.flip({3}), x);
 }
 
@@ -278,9 +280,9 @@ torch::Tensor random_erasing(const torch::Tensor& x, double prob, at::Generator&
     }
     const auto k = static_cast<int64_t>(which.size());
     if (k == 0) return x;
-    auto noise = torch::rand({k, c, h, w}, gen, torch::kFloat).to(x.device(), x.scalar_type());
+    auto noise = to_device(torch::rand({k, c, h, w}, gen, torch::kFloat), x.device()).to(x.scalar_type());
     auto li = torch::TensorOptions().dtype(torch::kLong).device(x.device());
-    auto vec = [&](const std::vector<int64_t>& v) { return torch::tensor(v, torch::kLong).to(x.device()); };
+    auto vec = [&](const std::vector<int64_t>& v) { return to_device(torch::tensor(v, torch::kLong), x.device()); };
     auto y0 = vec(top).view({k, 1, 1, 1}), x0 = vec(left).view({k, 1, 1, 1});
     auto y1 = y0 + vec(eh).view({k, 1, 1, 1}), x1 = x0 + vec(ew).view({k, 1, 1, 1});
     auto rows = torch::arange(h, li).view({1, 1, h, 1}), cols = torch::arange(w, li).view({1, 1, 1, w});
@@ -373,7 +375,7 @@ torch::Tensor apply_aug_ops(const torch::Tensor& x, const torch::Tensor& ops, co
     for (int64_t t = 1; t < kAugOpCount; ++t) {  // 0 = Identity
         auto sel = (op_cpu == t).nonzero().reshape({-1});
         if (sel.numel() == 0) continue;
-        auto idx = sel.to(x.device());
+        auto idx = to_device(sel, x.device());
         auto y = apply_aug_op(x.index_select(0, idx), static_cast<AugOp>(t), mag_cpu.index_select(0, sel));
         out = out.index_copy(0, idx, y.to(out.scalar_type()));
     }

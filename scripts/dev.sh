@@ -3,6 +3,10 @@
 #   scripts/dev.sh run     install + build + launch vhmn-studio
 #   scripts/dev.sh test    install + build + run the whole test suite (ctest)
 #   scripts/dev.sh build   install + build only
+#   scripts/dev.sh test-torch2   install PyTorch's CUDA libtorch 2.x (pinned below) into .torch2/,
+#                          build core, datasets and the vhmn CLI against it in build-torch2/ and run
+#                          their tests (CPU), the CUDA suite (skips without a GPU) and the check that
+#                          a run written by this build opens, evaluates and resumes in the 1.13 build
 # Idempotent: packages already installed are not touched; the build is incremental (ccache).
 # Environment: BUILD_DIR (default build), JOBS (default: cores), VHMN_DATA (dataset for `run`).
 set -euo pipefail
@@ -15,6 +19,16 @@ PACKAGES=(
   libopencv-dev libhdf5-dev zlib1g-dev
   nlohmann-json3-dev libcli11-dev
 )
+
+# The one place the libtorch 2.x pin lives. torch 2.11.0's Linux wheel is built for CUDA 13.0, like
+# /usr/local/cuda here and the GPU servers; its headers accept C++17 (torch >= 2.13 needs C++20).
+TORCH2_VERSION=2.11.0
+# The wheel's CUDA libraries come from the toolkit under /usr/local/cuda (same CUDA 13.0), except the
+# three the toolkit lacks, which come from their own wheels at the versions torch's metadata pins.
+TORCH2_EXTRA_WHEELS=(nvidia-cusparselt-cu13==0.8.0 nvidia-nvshmem-cu13==3.4.5 nvidia-cufile==1.15.1.6)
+TORCH2_DIR=${TORCH2_DIR:-$PWD/.torch2}
+# Wheels are kept on the machine, outside the checkout, so a second clone downloads nothing.
+WHEEL_CACHE=${VHMN_WHEEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vhmn/wheels}
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
@@ -32,6 +46,53 @@ install_missing() {
   else
     echo "== all packages present"
   fi
+}
+
+# True when $1 (a wheel spec NAME==VERSION) already sits in the wheel cache.
+wheel_cached() {
+  local name=${1%%==*} version=${1##*==}
+  compgen -G "$WHEEL_CACHE/${name//-/_}-${version}-*.whl" >/dev/null
+}
+
+install_torch2() {
+  local stamp="$TORCH2_DIR/.vhmn-installed"
+  local want="torch==$TORCH2_VERSION ${TORCH2_EXTRA_WHEELS[*]}"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+    echo "== libtorch $TORCH2_VERSION present in $TORCH2_DIR"
+    return
+  fi
+  command -v python3 >/dev/null && python3 -m pip --version >/dev/null 2>&1 || {
+    echo "== installing python3-pip (to fetch PyTorch's wheel)"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-pip
+  }
+  mkdir -p "$WHEEL_CACHE"
+  local spec missing=()
+  for spec in "torch==$TORCH2_VERSION" "${TORCH2_EXTRA_WHEELS[@]}"; do
+    wheel_cached "$spec" || missing+=("$spec")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "== downloading into $WHEEL_CACHE: ${missing[*]}"
+    python3 -m pip download -q --no-deps --only-binary=:all: -d "$WHEEL_CACHE" "${missing[@]}"
+  fi
+  echo "== unpacking libtorch $TORCH2_VERSION into $TORCH2_DIR (from $WHEEL_CACHE, no download)"
+  local tmp="$TORCH2_DIR.tmp-$$"
+  rm -rf "$tmp"
+  # --target: nothing outside the folder is touched; --no-deps: the C++ build needs none of the
+  # Python packages, and the CUDA libraries come from the toolkit (see TORCH2_EXTRA_WHEELS).
+  PIP_BREAK_SYSTEM_PACKAGES=1 python3 -m pip install -q --root-user-action=ignore --no-index --find-links "$WHEEL_CACHE" \
+    --no-deps --no-compile --target "$tmp" "torch==$TORCH2_VERSION" "${TORCH2_EXTRA_WHEELS[@]}"
+  echo "$want" >"$tmp/.vhmn-installed"
+  rm -rf "$TORCH2_DIR"
+  mv "$tmp" "$TORCH2_DIR"
+}
+
+build_torch2() {
+  local dir=${BUILD_DIR_TORCH2:-build-torch2}
+  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DVHMN_HEADLESS=ON \
+    -DCMAKE_PREFIX_PATH="$TORCH2_DIR/torch" \
+    -DCUDAToolkit_ROOT=/usr/local/cuda -DTORCH_CUDA_ARCH_LIST=9.0
+  cmake --build "$dir" -j "${JOBS:-$(nproc)}"
 }
 
 build() {
@@ -58,8 +119,21 @@ case "$cmd" in
     install_missing
     build
     ;;
+  build-torch2)
+    install_missing
+    install_torch2
+    build_torch2
+    ;;
+  test-torch2)
+    install_missing
+    install_torch2
+    build_torch2
+    (cd "${BUILD_DIR_TORCH2:-build-torch2}" && ctest --output-on-failure -j 1)
+    # A run written by this build must open, evaluate and resume in the 1.13 build.
+    scripts/cross-version-check.sh "${BUILD_DIR_TORCH2:-build-torch2}/app/vhmn" "${BUILD_DIR:-build}/app/vhmn"
+    ;;
   *)
-    echo "usage: scripts/dev.sh run|test|build" >&2
+    echo "usage: scripts/dev.sh run|test|build|build-torch2|test-torch2" >&2
     exit 2
     ;;
 esac

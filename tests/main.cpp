@@ -4,7 +4,13 @@
 
 #include <torch/torch.h>
 
+#ifdef VHMN_TESTS_WITH_GUI
 #include <QApplication>
+using TestApplication = QApplication;
+#else
+#include <QCoreApplication>
+using TestApplication = QCoreApplication;  // headless build: core, datasets and CLI suites only
+#endif
 #include <QtTest>
 
 #include "core/runtime.h"
@@ -27,7 +33,7 @@ int main(int argc, char** argv) {
     }
     vhmn::configure_allocator();  // the product's allocation policy, as in vhmn and vhmn-studio
     torch::set_num_threads(2);
-    QApplication app(argc, argv);
+    TestApplication app(argc, argv);
     auto suite = all[argv[1]]();
     std::vector<char*> args{argv[0]};
     for (int i = 2; i < argc; ++i) args.push_back(argv[i]);

@@ -289,6 +289,9 @@ private Q_SLOTS:
     }
 
     void studioHelpAndVersionNeedNoDisplay() {
+#ifndef VHMN_STUDIO_PATH
+        QSKIP("headless build: there is no vhmn-studio");
+#else
         for (const char* flag : {"--help", "--version"}) {
             QProcess p;
             auto env = QProcessEnvironment::systemEnvironment();
@@ -303,6 +306,7 @@ private Q_SLOTS:
             QCOMPARE(p.exitCode(), 0);
             QVERIFY2(out.contains(std::strcmp(flag, "--help") == 0 ? "--inspect" : "0.1"), qPrintable(out));
         }
+#endif
     }
 
     void badDatasetFilesFailCleanly() {

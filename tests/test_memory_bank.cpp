@@ -1,4 +1,7 @@
 // Class-balanced ring buffers (DESIGN.md §2).
+#include <algorithm>
+#include <random>
+
 #include <torch/torch.h>
 
 #include <QtTest>
@@ -77,6 +80,40 @@ private Q_SLOTS:
         // The 10 newest class-0 vectors (ids 90..99) are the ones kept.
         auto kept = std::get<0>(bank->source.slice(0, 0, 10).sort());
         QVERIFY(torch::equal(kept, torch::arange(90, 100, torch::kInt64)));
+    }
+
+    void commitMatchesSequentialRingBuffer() {
+        // The commit places writes with tensor ops (sort, scatter) on the bank's device; a plain
+        // sequential ring buffer, one write at a time, must give the same slots, cursors and winners.
+        MemoryBank bank(4 * 5, 2, 5);  // 4 slots per class
+        bank->train();
+        std::vector<int64_t> cursor(5, 0), slot_id(20, -1);
+        std::mt19937 rng(7);
+        int64_t next_id = 0;
+        for (int commit = 0; commit < 6; ++commit) {
+            for (int batch = 0; batch < 3; ++batch) {  // several staged batches per commit
+                std::vector<int64_t> labels(size_t(rng() % 12));
+                for (auto& l : labels) l = int64_t(rng() % 3 == 0 ? 1 : rng() % 5);  // class 1 overflows
+                write(bank, labels, next_id);
+                for (size_t i = 0; i < labels.size(); ++i) {
+                    const int64_t c = labels[i];
+                    slot_id[size_t(c * 4 + cursor[size_t(c)])] = next_id + int64_t(i);
+                    cursor[size_t(c)] = (cursor[size_t(c)] + 1) % 4;
+                }
+                next_id += int64_t(labels.size());
+            }
+            bank->commit();
+            for (int64_t j = 0; j < 20; ++j) {
+                QCOMPARE(bank->valid[j].item<bool>(), slot_id[size_t(j)] >= 0);
+                if (slot_id[size_t(j)] >= 0) {
+                    QCOMPARE(id_in_slot(bank, j), slot_id[size_t(j)]);
+                    QCOMPARE(bank->source[j].item<int64_t>(), slot_id[size_t(j)]);
+                    QCOMPARE(bank->row[j].item<int64_t>(), slot_id[size_t(j)] * 10);
+                }
+            }
+            QVERIFY(torch::equal(bank->cursor, torch::tensor(cursor, torch::kInt64)));
+            QCOMPARE(bank->filled(), int64_t(std::count_if(slot_id.begin(), slot_id.end(), [](int64_t v) { return v >= 0; })));
+        }
     }
 
     void provenanceMovesWithVector() {

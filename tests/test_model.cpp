@@ -31,7 +31,7 @@ void fill_banks(VHMN& model, int64_t batch = 12) {
     const auto& c = model->config();
     model->train();
     auto labels = torch::arange(batch, torch::kInt64).remainder(c.classes);
-    WriteContext ctx{labels, torch::arange(batch, torch::kInt64), {}, 3};
+    WriteContext ctx{labels, torch::arange(batch, torch::kInt64), 3};
     torch::NoGradGuard ng;
     model->forward(torch::randn({batch, c.channels, c.image_size, c.image_size}), &ctx);
     model->commit_memory();

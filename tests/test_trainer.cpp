@@ -100,7 +100,7 @@ private Q_SLOTS:
         torch::optim::Adam opt(model->parameters(), torch::optim::AdamOptions(1e-3));
         auto x = normalize_images(s.data.train.images.slice(0, 0, 8).to(torch::kFloat) / 255.0, s.cfg.data.mean, s.cfg.data.std);
         auto y = s.data.train.labels.slice(0, 0, 8);
-        WriteContext ctx{y, s.data.train.index.slice(0, 0, 8), {}, 99};
+        WriteContext ctx{y, s.data.train.index.slice(0, 0, 8), 99};
         auto loss = torch::nn::functional::cross_entropy(model->forward(x, &ctx), y);
         loss.backward();
         QVERIFY(model->blocks[0]->as<HMNBlockImpl>()->local_memory->query->weight.grad().defined());
@@ -119,6 +119,33 @@ private Q_SLOTS:
                               torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kMean)).item<double>();
         }
         QVERIFY2(std::abs(loss_nograd - before.loss) < 1e-5, (std::to_string(loss_nograd) + " vs " + std::to_string(before.loss)).c_str());
+    }
+
+    void stepsReadNothingBackBetweenLoggingSteps() {
+        // The trainer's loop reads the device once per logging step (the window's loss and
+        // accuracy) and never in other steps; the logged numbers still cover every step.
+        auto s = small_setup(2, "paper");  // 120 images, batch 32: 4 steps per epoch
+        s.cfg.train.log_every = 3;
+        auto t = make(s, "");
+        t->run();
+        const auto& h = t->history();
+        QCOMPARE(t->host_reads(), int64_t(h.steps.size()));
+        QCOMPARE(int64_t(h.steps.size()), int64_t(4));  // steps 3 and 4 of epoch 1, 6 and 8 of epoch 2
+        QCOMPARE(h.steps[0].step, int64_t(3));
+        QCOMPARE(h.steps[1].step, int64_t(4));
+        for (const auto& e : h.epochs) QVERIFY(std::isfinite(e.train_loss) && e.train_acc >= 0 && e.train_acc <= 100);
+    }
+
+    void labelsOutsideTheModelsClassesAreRefused() {
+        auto s = small_setup(1, "none");
+        s.data.train.labels = s.data.train.labels.clone();
+        s.data.train.labels[3] = 10;  // the model has 10 classes: 0..9
+        try {
+            make(s, "");
+            QFAIL("a label of 10 for a 10-class model was accepted");
+        } catch (const ConfigError& e) {
+            QVERIFY2(QString(e.what()).contains("[0, 10]"), e.what());
+        }
     }
 
     void resumeEqualsUninterrupted() {

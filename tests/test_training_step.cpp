@@ -25,7 +25,7 @@ Batch make_batch(const ModelConfig& cfg, int64_t first_index) {
 /// One step; returns the loss. Writes are committed only after the optimizer step.
 double train_step(VHMN& model, torch::optim::Adam& opt, const Batch& b, int64_t step) {
     model->train();
-    WriteContext ctx{b.labels, b.indices, {}, step};
+    WriteContext ctx{b.labels, b.indices, step};
     opt.zero_grad();
     auto loss = torch::nn::functional::cross_entropy(model->forward(b.x, &ctx), b.labels);
     loss.backward();
@@ -66,7 +66,7 @@ private Q_SLOTS:
         for (auto& p : params_before) before.push_back(p.detach().clone());
         model->train();
         auto batch = make_batch(cfg, 6);
-        WriteContext ctx{batch.labels, batch.indices, {}, 1};
+        WriteContext ctx{batch.labels, batch.indices, 1};
         opt.zero_grad();
         auto loss = torch::nn::functional::cross_entropy(model->forward(batch.x, &ctx), batch.labels);
         loss.backward();
@@ -111,7 +111,7 @@ private Q_SLOTS:
         auto before = bank_buffers(model);
         model->eval();
         auto b = make_batch(cfg, 100);
-        WriteContext ctx{b.labels, b.indices, {}, 5};
+        WriteContext ctx{b.labels, b.indices, 5};
         {
             torch::NoGradGuard ng;
             model->forward(b.x, &ctx);
@@ -121,19 +121,45 @@ private Q_SLOTS:
         for (size_t i = 0; i < after.size(); ++i) QVERIFY(torch::equal(after[i], before[i]));
     }
 
-    void writeMaskSkipsRows() {
-        torch::manual_seed(2);
+    void mix64IsSplitmix64() {
+        // splitmix64 from state 0: the first output is the finaliser of 0x9E3779B97F4A7C15, which
+        // is 0xE220A8397B1DCDAF (the reference implementation's well-known first value); the
+        // second is the finaliser of 2·0x9E3779B97F4A7C15 = 0x6E789E6AA1B965F4.
+        auto in = torch::tensor({int64_t(0x9E3779B97F4A7C15ull), int64_t(0x3C6EF372FE94F82Aull)}, torch::kInt64);
+        auto out = mix64(in);
+        QCOMPARE(uint64_t(out[0].item<int64_t>()), uint64_t(0xE220A8397B1DCDAFull));
+        QCOMPARE(uint64_t(out[1].item<int64_t>()), uint64_t(0x6E789E6AA1B965F4ull));
+    }
+
+    void writeTokensDependOnImageNotBatch() {
+        // Keys are a function of (seed, dataset index, block, token): an image keeps its tokens
+        // wherever it sits in a batch and whatever else is in it; blocks and seeds choose apart.
+        auto a = write_token_keys(42, torch::tensor({5, 9, 13}, torch::kInt64), 1, 16);
+        auto b = write_token_keys(42, torch::tensor({13, 7, 5}, torch::kInt64), 1, 16);
+        QVERIFY(torch::equal(a[0], b[2]) && torch::equal(a[2], b[0]));
+        QVERIFY((a >= 0).all().item<bool>());
+        QVERIFY(!torch::equal(a[0], write_token_keys(42, torch::tensor({5}, torch::kInt64), 2, 16)[0]));
+        QVERIFY(!torch::equal(a[0], write_token_keys(43, torch::tensor({5}, torch::kInt64), 1, 16)[0]));
+        // Distinct keys per image (no ties for topk to break differently on CPU and CUDA).
+        QCOMPARE(std::get<0>(at::_unique(a[1])).numel(), int64_t(16));
+        // And the bank stores exactly the top-t tokens of those keys.
+        torch::manual_seed(4);
         const ModelConfig cfg = test::tiny_config();
         VHMN model(cfg);
         model->train();
-        auto b = make_batch(cfg, 0);
-        WriteContext ctx{b.labels, b.indices, torch::tensor({true, false, false, false, false, true}), 0};
-        model->forward(b.x, &ctx);
+        auto batch = make_batch(cfg, 100);
+        WriteContext ctx{batch.labels, batch.indices, 0, 77};
+        model->forward(batch.x, &ctx);
         model->commit_memory();
-        QCOMPARE(model->bank(0, Branch::Global)->filled(), int64_t(2));
-        QCOMPARE(model->bank(0, Branch::Local)->filled(), int64_t(2 * cfg.tokens_per_image));
-        auto src = model->bank(0, Branch::Global)->source;
-        QVERIFY((src == 0).any().item<bool>() && (src == 5).any().item<bool>());
+        auto bank = model->bank(1, Branch::Local);
+        const int64_t grid = cfg.image_size / cfg.patch;
+        auto keys = write_token_keys(77, batch.indices, 1, grid * grid);
+        for (int64_t i = 0; i < 6; ++i) {
+            auto want = std::get<0>(std::get<1>(keys[i].topk(cfg.tokens_per_image)).sort());
+            auto mine = bank->source.eq(100 + i);
+            auto got = std::get<0>((bank->row.masked_select(mine) * grid + bank->col.masked_select(mine)).sort());
+            QVERIFY2(torch::equal(got, want), qPrintable(QString("image %1").arg(i)));
+        }
     }
 };
 

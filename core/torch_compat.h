@@ -1,0 +1,94 @@
+#pragma once
+// Every difference between the libtorch versions we build against lives here: Debian's 1.13 (CPU)
+// and PyTorch's 2.x wheels (CUDA; the supported range is stated in cmake/VhmnDependencies.cmake).
+// VHMN_TORCH_CUDA is defined by the build when the libtorch found has CUDA (torch_cuda).
+#include <ATen/Context.h>
+#include <ATen/autocast_mode.h>
+#include <c10/util/Exception.h>
+#include <torch/version.h>
+
+#include <cstdint>
+#include <string>
+#include <utility>
+
+#ifdef VHMN_TORCH_CUDA
+#include <c10/cuda/CUDAFunctions.h>
+#endif
+
+namespace vhmn::compat {
+
+#define VHMN_TORCH_AT_LEAST(major, minor) \
+    (TORCH_VERSION_MAJOR > (major) || (TORCH_VERSION_MAJOR == (major) && TORCH_VERSION_MINOR >= (minor)))
+
+/// Turn bf16 autocast for CUDA on or off (the API changed in 2.4).
+inline void set_cuda_autocast_bf16(bool on) {
+#if VHMN_TORCH_AT_LEAST(2, 4)
+    if (on) at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
+    at::autocast::set_autocast_enabled(at::kCUDA, on);
+#else
+    if (on) at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+    at::autocast::set_enabled(on);
+#endif
+    if (!on) at::autocast::clear_cache();
+}
+
+/// Allow or forbid TF32 in CUDA matrix products and cuDNN convolutions (these setters exist in every
+/// supported version; 2.9+ also offers per-backend precisions).
+inline void set_cuda_tf32(bool allow) {
+    at::globalContext().setAllowTF32CuBLAS(allow);
+    at::globalContext().setAllowTF32CuDNN(allow);
+}
+
+/// CUDA's synchronisation debug mode: 0 off, 1 warn, 2 throw on every host synchronisation.
+/// Returns false (and does nothing) when this libtorch has no CUDA.
+inline bool set_cuda_sync_debug(int level) {
+#ifdef VHMN_TORCH_CUDA
+    using M = c10::cuda::SyncDebugMode;
+    c10::cuda::warning_state().set_sync_debug_mode(level == 0 ? M::L_DISABLED : level == 1 ? M::L_WARN : M::L_ERROR);
+    return true;
+#else
+    (void)level;
+    return false;
+#endif
+}
+
+/// Counts libtorch warnings (this thread's) whose text contains `needle` while alive; it replaces
+/// the warning handler and restores the previous one. The handler interface changed in 2.0.
+class WarningCounter : public c10::WarningHandler {
+public:
+    explicit WarningCounter(std::string needle) : needle_(std::move(needle)) {
+#if VHMN_TORCH_AT_LEAST(2, 0)
+        previous_ = c10::WarningUtils::get_warning_handler();
+        c10::WarningUtils::set_warning_handler(this);
+#else
+        previous_ = c10::Warning::get_warning_handler();
+        c10::Warning::set_warning_handler(this);
+#endif
+    }
+    ~WarningCounter() override {
+#if VHMN_TORCH_AT_LEAST(2, 0)
+        c10::WarningUtils::set_warning_handler(previous_);
+#else
+        c10::Warning::set_warning_handler(previous_);
+#endif
+    }
+    WarningCounter(const WarningCounter&) = delete;
+    WarningCounter& operator=(const WarningCounter&) = delete;
+    int64_t count() const { return count_; }
+
+#if VHMN_TORCH_AT_LEAST(2, 0)
+    void process(const c10::Warning& w) override { note(w.msg()); }
+#else
+    void process(const c10::SourceLocation&, const std::string& msg, const bool) override { note(msg); }
+#endif
+
+private:
+    void note(const std::string& msg) {
+        if (msg.find(needle_) != std::string::npos) ++count_;
+    }
+    std::string needle_;
+    c10::WarningHandler* previous_ = nullptr;
+    int64_t count_ = 0;
+};
+
+}  // namespace vhmn::compat
