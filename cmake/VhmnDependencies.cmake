@@ -42,6 +42,11 @@ target_compile_options(vhmn_torch INTERFACE ${VHMN_TORCH_CXX_FLAGS})
 if(VHMN_TORCH_CUDA)
   target_compile_definitions(vhmn_torch INTERFACE VHMN_TORCH_CUDA)
 endif()
+# PyTorch's 2.x wheels export their own copies of std::filesystem from libtorch.so, and a program
+# that lists libtorch before libstdc++ binds its std::filesystem calls to them, which crash
+# (remove_all jumps to address 0). Making libstdc++ the first needed library binds them to the
+# system's. Harmless with Debian's libtorch.
+target_link_options(vhmn_torch INTERFACE "SHELL:-Wl,--push-state,--no-as-needed -lstdc++ -Wl,--pop-state")
 add_library(vhmn::torch ALIAS vhmn_torch)
 
 # Header-only helpers. On a machine without the Debian packages, point VHMN_EXTRA_INCLUDE at a
@@ -112,8 +117,7 @@ if(VHMN_BUILD_TESTS)
   else()
     find_package(Qt6 QUIET COMPONENTS Core Test)
     if(Qt6Test_FOUND)
-      set(VHMN_WITH_QT_TEST ON)
-      set(CMAKE_AUTOMOC ON)
+      set(VHMN_WITH_QT_TEST ON)  # moc runs for the test binary only (tests/CMakeLists.txt)
     else()
       message(STATUS "Qt 6 Test not found: only the CUDA suite is built (install qt6-base-dev for the others)")
     endif()

@@ -23,7 +23,7 @@ void from_json(const nlohmann::json& j, StepStats& s) {
 void to_json(nlohmann::json& j, const EpochStats& e) {
     j = {{"epoch", e.epoch}, {"step", e.step}, {"train_loss", e.train_loss}, {"train_acc", e.train_acc},
          {"test_top1", e.test_top1}, {"test_top5", e.test_top5}, {"test_loss", e.test_loss},
-         {"lr", e.lr}, {"seconds", e.seconds}};
+         {"lr", e.lr}, {"seconds", e.seconds}, {"train_seconds", e.train_seconds}, {"eval_seconds", e.eval_seconds}};
 }
 
 void from_json(const nlohmann::json& j, EpochStats& e) {
@@ -31,6 +31,7 @@ void from_json(const nlohmann::json& j, EpochStats& e) {
     j.at("train_loss").get_to(e.train_loss), j.at("train_acc").get_to(e.train_acc);
     j.at("test_top1").get_to(e.test_top1), j.at("test_top5").get_to(e.test_top5);
     j.at("test_loss").get_to(e.test_loss), j.at("lr").get_to(e.lr), j.at("seconds").get_to(e.seconds);
+    e.train_seconds = j.value("train_seconds", 0.0), e.eval_seconds = j.value("eval_seconds", 0.0);  // absent in older runs
 }
 
 void to_json(nlohmann::json& j, const History& h) { j = {{"epochs", h.epochs}, {"steps", h.steps}}; }

@@ -32,6 +32,8 @@ struct EpochStats {
     double test_top1 = 0, test_top5 = 0, test_loss = 0;
     double lr = 0;
     double seconds = 0;  ///< wall time of the epoch (training + evaluation)
+    double train_seconds = 0;  ///< of which the training steps (data, augmentation and bank writes included)
+    double eval_seconds = 0;   ///< of which the evaluation on the test split
 };
 
 struct EvalResult {

@@ -139,6 +139,8 @@ void write_metrics(H5::H5File& file, const History& h) {
     put_vector(ep, "test_loss", col([](const EpochStats& e) { return e.test_loss; }));
     put_vector(ep, "lr", col([](const EpochStats& e) { return e.lr; }));
     put_vector(ep, "seconds", col([](const EpochStats& e) { return e.seconds; }));
+    put_vector(ep, "train_seconds", col([](const EpochStats& e) { return e.train_seconds; }));
+    put_vector(ep, "eval_seconds", col([](const EpochStats& e) { return e.eval_seconds; }));
 
     auto st = metrics.createGroup("step");
     auto scol = [&](auto get) { return column(h.steps, get); };

@@ -5,6 +5,7 @@
 #include <ATen/Context.h>
 #include <ATen/autocast_mode.h>
 #include <c10/util/Exception.h>
+#include <torch/optim/optimizer.h>
 #include <torch/version.h>
 
 #include <cstdint>
@@ -20,6 +21,13 @@ namespace vhmn::compat {
 #define VHMN_TORCH_AT_LEAST(major, minor) \
     (TORCH_VERSION_MAJOR > (major) || (TORCH_VERSION_MAJOR == (major) && TORCH_VERSION_MINOR >= (minor)))
 
+/// Whether this libtorch was built with CUDA (its CUDA libraries are linked in).
+#ifdef VHMN_TORCH_CUDA
+inline constexpr bool kBuiltWithCuda = true;
+#else
+inline constexpr bool kBuiltWithCuda = false;
+#endif
+
 /// Turn bf16 autocast for CUDA on or off (the API changed in 2.4).
 inline void set_cuda_autocast_bf16(bool on) {
 #if VHMN_TORCH_AT_LEAST(2, 4)
@@ -31,6 +39,30 @@ inline void set_cuda_autocast_bf16(bool on) {
 #endif
     if (!on) at::autocast::clear_cache();
 }
+
+/// The key of a parameter in Optimizer::state(): its TensorImpl's address as a string in 1.13
+/// (c10::guts::to_string), the address itself in 2.x. (A wrong guess does not compile.)
+#if VHMN_TORCH_AT_LEAST(2, 0)
+inline void* optimizer_state_key(const at::Tensor& p) { return p.unsafeGetTensorImpl(); }
+#else
+inline std::string optimizer_state_key(const at::Tensor& p) { return c10::guts::to_string(p.unsafeGetTensorImpl()); }
+#endif
+
+/// bf16 autocast on CUDA for the duration of a scope (nothing when `on` is false).
+class CudaAutocastBf16 {
+public:
+    explicit CudaAutocastBf16(bool on) : on_(on) {
+        if (on_) set_cuda_autocast_bf16(true);
+    }
+    ~CudaAutocastBf16() {
+        if (on_) set_cuda_autocast_bf16(false);
+    }
+    CudaAutocastBf16(const CudaAutocastBf16&) = delete;
+    CudaAutocastBf16& operator=(const CudaAutocastBf16&) = delete;
+
+private:
+    bool on_;
+};
 
 /// Allow or forbid TF32 in CUDA matrix products and cuDNN convolutions (these setters exist in every
 /// supported version; 2.9+ also offers per-backend precisions).

@@ -8,6 +8,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/io/optimizer_state.h"
 #include "core/model_io.h"
 #include "core/run_record.h"
 #include "core/runtime.h"
@@ -48,20 +49,6 @@ bool TrainControl::proceed() {
 
 // --------------------------------------------------------------------------------------------
 namespace {
-
-/// bf16 autocast on CUDA for the duration of a scope.
-class AutocastScope {
-public:
-    explicit AutocastScope(bool on) : on_(on) {
-        if (on_) compat::set_cuda_autocast_bf16(true);
-    }
-    ~AutocastScope() {
-        if (on_) compat::set_cuda_autocast_bf16(false);
-    }
-
-private:
-    bool on_;
-};
 
 /// CUDA's sync debug mode for the duration of a scope (level 0: nothing to do).
 class SyncDebugScope {
@@ -192,8 +179,8 @@ void Trainer::save_checkpoint() {
     torch::serialize::OutputArchive archive;
     write_model(model_, archive);
     torch::serialize::OutputArchive opt;
-    optimizer_->save(opt);
-    archive.write("optimizer", opt);
+    write_adam_state(*optimizer_, model_->named_parameters(), opt);
+    archive.write("optimizer_state", opt);  // our layout: readable by every supported libtorch
     archive.write("epochs_done", c10::IValue(epochs_done_));
     archive.write("step", c10::IValue(step_));
     archive.write("history", c10::IValue(nlohmann::json(history_).dump()));
@@ -216,12 +203,20 @@ void Trainer::resume() {
     model_->refresh_memory();
     torch::serialize::InputArchive opt;
     c10::IValue epochs, step, history;
-    if (!archive.try_read("optimizer", opt) || !archive.try_read("epochs_done", epochs) ||
+    // "optimizer_state": ours (any libtorch); "optimizer": libtorch's own layout, in checkpoints
+    // written before it, readable by the libtorch version that wrote them.
+    const bool ours = archive.try_read("optimizer_state", opt);
+    if ((!ours && !archive.try_read("optimizer", opt)) || !archive.try_read("epochs_done", epochs) ||
         !archive.try_read("step", step) || !archive.try_read("history", history))
         throw FileError(path, "not a training checkpoint (optimizer state or progress missing)");
     try {
-        optimizer_->load(opt);
+        if (ours)
+            read_adam_state(*optimizer_, model_->named_parameters(), opt, path);
+        else
+            optimizer_->load(opt);
         history_ = nlohmann::json::parse(history.toStringRef()).get<History>();
+    } catch (const FileError&) {
+        throw;
     } catch (const std::exception& e) {
         throw FileError(path, std::string("checkpoint is corrupt: ") + e.what());
     }
@@ -264,7 +259,7 @@ double Trainer::train_epoch(int64_t epoch, const TrainCallbacks& cb, TrainContro
         WriteContext ctx{batch.write_labels, batch.write_indices, step_, write_seed};
         torch::Tensor loss, logits;
         {
-            AutocastScope autocast(t.bf16 && device_.is_cuda());
+            compat::CudaAutocastBf16 autocast(t.bf16 && device_.is_cuda());
             logits = model_->forward(x, &ctx);
             loss = -(to_device(batch.targets, device_) * torch::log_softmax(logits.to(torch::kFloat), 1)).sum(1).mean();
         }
@@ -337,6 +332,8 @@ TrainOutcome Trainer::run(const TrainCallbacks& cb, TrainControl* control) {
         e.test_top1 = r.top1, e.test_top5 = r.top5, e.test_loss = r.loss;
         e.lr = scheduled_lr(t, step_ - 1, steps_per_epoch());
         e.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+        e.train_seconds = std::chrono::duration<double>(eval_start - start).count();
+        e.eval_seconds = last_eval_seconds_;
         history_.epochs.push_back(e);
         epochs_done_ = epoch + 1;
         save_checkpoint();

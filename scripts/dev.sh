@@ -3,6 +3,7 @@
 #   scripts/dev.sh run     install + build + launch vhmn-studio
 #   scripts/dev.sh test    install + build + run the whole test suite (ctest)
 #   scripts/dev.sh build   install + build only
+#   scripts/dev.sh build-device  the headless binaries scripts/device-check.sh carries to a GPU server
 #   scripts/dev.sh test-torch2   install PyTorch's CUDA libtorch 2.x (pinned below) into .torch2/,
 #                          build core, datasets and the vhmn CLI against it in build-torch2/ and run
 #                          their tests (CPU), the CUDA suite (skips without a GPU) and the check that
@@ -95,6 +96,15 @@ build_torch2() {
   cmake --build "$dir" -j "${JOBS:-$(nproc)}"
 }
 
+# Headless binaries for a GPU server (scripts/device-check.sh --prepare): the same torch as
+# build-torch2, no OpenCV (its runtime is not there) and no Qt; HDF5 as usual.
+build_device() {
+  cmake -S . -B build-device -G Ninja -DCMAKE_BUILD_TYPE=Release -DVHMN_HEADLESS=ON \
+    -DCMAKE_PREFIX_PATH="$TORCH2_DIR/torch" -DCUDAToolkit_ROOT=/usr/local/cuda -DTORCH_CUDA_ARCH_LIST=9.0 \
+    -DCMAKE_DISABLE_FIND_PACKAGE_OpenCV=ON -DCMAKE_DISABLE_FIND_PACKAGE_Qt6=ON
+  cmake --build build-device -j "${JOBS:-$(nproc)}" --target vhmn vhmn_cuda_tests
+}
+
 build() {
   local dir=${BUILD_DIR:-build}
   cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release
@@ -124,6 +134,11 @@ case "$cmd" in
     install_torch2
     build_torch2
     ;;
+  build-device)
+    install_missing
+    install_torch2
+    build_device
+    ;;
   test-torch2)
     install_missing
     install_torch2
@@ -133,7 +148,7 @@ case "$cmd" in
     scripts/cross-version-check.sh "${BUILD_DIR_TORCH2:-build-torch2}/app/vhmn" "${BUILD_DIR:-build}/app/vhmn"
     ;;
   *)
-    echo "usage: scripts/dev.sh run|test|build|build-torch2|test-torch2" >&2
+    echo "usage: scripts/dev.sh run|test|build|build-torch2|test-torch2|build-device" >&2
     exit 2
     ;;
 esac

@@ -58,12 +58,13 @@ void add_bench(CLI::App& app) {
     struct Opts {
         std::string preset = "cpu-tiny", device = "cpu";
         int64_t batch = 256, steps = 10;
-        bool json = false;
+        bool json = false, fp32 = false;
+        double peak_tflops = 989.0;  // H100/H200 SXM dense bf16
         int threads = 0;
         app::DataBenchRequest data;  // --data mode
     };
     auto o = std::make_shared<Opts>();
-    auto* cmd = app.add_subcommand("bench", "Median training and inference images/s of a preset on random data, or "
+    auto* cmd = app.add_subcommand("bench", "Training and inference images/s of a preset on random data, or "
                                             "(--data) one training epoch slice and one evaluation pass end to end");
     cmd->add_option("--preset", o->preset, "Model preset")->check(CLI::IsMember(preset_names()));
     cmd->add_option("--batch", o->batch, "Batch size")->check(CLI::Range(int64_t(1), int64_t(1) << 20));
@@ -71,6 +72,9 @@ void add_bench(CLI::App& app) {
     cmd->add_option("--device", o->device, "cpu, cuda or cuda:N");
     cmd->add_option("--threads", o->threads, "CPU threads")->check(CLI::Range(1, 4096));
     cmd->add_flag("--json", o->json, "Print one JSON object");
+    cmd->add_flag("--fp32", o->fp32, "On CUDA: no bf16 autocast (training's default is bf16)");
+    cmd->add_option("--peak-tflops", o->peak_tflops, "Peak TFLOP/s for the MFU figure (default 989: H100/H200 dense bf16)")
+        ->check(CLI::Range(1e-3, 1e6));
     auto& d = o->data;
     cmd->add_option("--data", d.data, "Real-data mode: time a training epoch slice and an evaluation pass on this dataset");
     cmd->add_option("--run", d.run, "With --data: evaluate this trained run (and train its model config)");
@@ -86,7 +90,9 @@ void add_bench(CLI::App& app) {
         if (!o->data.data.empty()) return bench_data(*o, threads, cmd->count("--batch") > 0);
         const auto device = parse_device(o->device);
         const ModelConfig cfg = preset(o->preset);
-        const BenchResult r = benchmark(cfg, o->batch, o->steps, device);
+        const BenchResult r = benchmark(cfg, o->batch, o->steps, device, !o->fp32);
+        // Model FLOPs utilisation: a training step costs ~3 forward passes (forward + 2× backward).
+        const double mfu = 3.0 * double(forward_flops(cfg)) * r.train_img_per_s / (o->peak_tflops * 1e12);
         if (o->json) {
             nlohmann::json j;
             j["preset"] = o->preset, j["device"] = o->device, j["threads"] = threads;
@@ -96,12 +102,15 @@ void add_bench(CLI::App& app) {
             j["forward_flops_per_image"] = forward_flops(cfg);
             j["train_user_s"] = r.train_user_s, j["train_sys_s"] = r.train_sys_s;
             j["allocator"] = configure_allocator().description;
+            j["bf16"] = r.bf16, j["mfu"] = mfu, j["peak_tflops"] = o->peak_tflops;
             std::cout << j.dump(2) << "\n";
         } else {
-            std::printf("%s on %s (%d threads), batch %lld, median of %lld steps:\n"
-                        "  training  %9.1f img/s  (%.1f ms/step)\n  inference %9.1f img/s  (%.1f ms/step)\n",
-                        o->preset.c_str(), o->device.c_str(), threads, (long long)r.batch, (long long)r.steps,
-                        r.train_img_per_s, r.train_step_ms, r.infer_img_per_s, r.infer_step_ms);
+            std::printf("%s on %s (%d threads%s), batch %lld, mean of %lld steps:\n"
+                        "  training  %9.1f img/s  (%.1f ms/step; MFU %.2f %% of %.0f TFLOP/s)\n"
+                        "  inference %9.1f img/s  (%.1f ms/step)\n",
+                        o->preset.c_str(), o->device.c_str(), threads, r.bf16 ? ", bf16 autocast" : "",
+                        (long long)r.batch, (long long)r.steps, r.train_img_per_s, r.train_step_ms, 100.0 * mfu,
+                        o->peak_tflops, r.infer_img_per_s, r.infer_step_ms);
         }
     });
 }

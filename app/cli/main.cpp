@@ -6,12 +6,14 @@
 #include "app/cli/commands.h"
 #include "core/error.h"
 #include "core/runtime.h"
+#include "core/torch_compat.h"
 
 int main(int argc, char** argv) {
     vhmn::configure_allocator();
     CLI::App app{"vhmn — train and probe Vision Hopfield Memory Networks (headless)", "vhmn"};
     app.require_subcommand(1);
-    app.set_version_flag("--version", std::string(VHMN_VERSION));
+    app.set_version_flag("--version", std::string(VHMN_VERSION) + " (libtorch " + TORCH_VERSION +
+                                          (vhmn::compat::kBuiltWithCuda ? ", CUDA build)" : ", CPU build)"));
     vhmn::cli::add_info(app);
     vhmn::cli::add_train(app);
     vhmn::cli::add_eval(app);

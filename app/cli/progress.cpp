@@ -42,8 +42,9 @@ void ProgressPrinter::step(const StepStats& s) {
 void ProgressPrinter::epoch(const EpochStats& e, int64_t epochs) {
     if (line_open_) std::cout << "\n", line_open_ = false;
     char buf[256];
-    std::snprintf(buf, sizeof buf, "epoch %lld/%lld done in %s: train loss %.4f acc %.2f%% | test top1 %.2f%% top5 %.2f%% loss %.4f",
-                  (long long)e.epoch, (long long)epochs, format_duration(e.seconds).c_str(), e.train_loss,
+    std::snprintf(buf, sizeof buf, "epoch %lld/%lld done in %s (train %.2f s, eval %.2f s): train loss %.4f acc %.2f%% | test top1 %.2f%% top5 %.2f%% loss %.4f",
+                  (long long)e.epoch, (long long)epochs, format_duration(e.seconds).c_str(), e.train_seconds,
+                  e.eval_seconds, e.train_loss,
                   e.train_acc, e.test_top1, e.test_top5, e.test_loss);
     std::cout << buf << "\n" << std::flush;
 }

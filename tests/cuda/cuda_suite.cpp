@@ -325,7 +325,7 @@ int main(int argc, char** argv) {
         std::cout << "SELF-CHECK: comparing CPU with CPU (--device cpu); this says nothing about CUDA\n";
     } else if (!torch::cuda::is_available()) {
         std::cout << "no CUDA device: skipping the CUDA suite (" << tests.size() << " tests); libtorch "
-                  << TORCH_VERSION << (compat::set_cuda_sync_debug(0) ? " with CUDA" : " without CUDA") << "\n";
+                  << TORCH_VERSION << (compat::kBuiltWithCuda ? " with CUDA" : " without CUDA") << "\n";
         return 77;
     } else {
         std::cout << "CUDA device: " << torch::cuda::device_count() << " visible; libtorch " << TORCH_VERSION << "\n";
