@@ -77,7 +77,7 @@ void clip_grad_norm_on_device(const std::vector<torch::Tensor>& params, double m
 
 torch::Tensor per_channel(const std::vector<double>& v, const torch::Tensor& like) {
     std::vector<float> f(v.begin(), v.end());
-    return torch::tensor(f).view({1, -1, 1, 1}).to(like.device(), like.scalar_type());
+    return to_device(torch::tensor(f).view({1, -1, 1, 1}), like.device()).to(like.scalar_type());  // no sync on a GPU
 }
 
 }  // namespace

@@ -14,8 +14,8 @@
 #                                          checkpoint.pt) that the desktop app here opens.
 #
 # Everything it prints goes to OUT/device-check.log; the figures to OUT/figures.txt; the run folder
-# to OUT/run-cpu-small (5 files in all, each well under 16 MiB). Budget: ≤ 8 minutes; every step
-# has its own timeout and a failed step is reported and the next one still runs.
+# to OUT/run-cpu-small (5 files in all, each well under 16 MiB). Budget: ≤ 8 minutes (the steps'
+# timeouts add up to 7.5); a failed step is reported and the next one still runs.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 DEV=.device
@@ -23,7 +23,7 @@ DEV=.device
 # --------------------------------------------------------------------------------------------
 prepare() {
   set -e
-  local slice_train=${SLICE_TRAIN:-4000} slice_test=${SLICE_TEST:-1000}
+  local slice_train=${SLICE_TRAIN:-10000} slice_test=${SLICE_TEST:-1000}
   scripts/dev.sh build-device
   rm -rf "$DEV" && mkdir -p "$DEV"/{bin,debs,include,data}
   grep -qxF "/$DEV/" .git/info/exclude 2>/dev/null || grep -qxF "/$DEV/" .gitignore || echo "/$DEV/" >>.git/info/exclude
@@ -121,13 +121,16 @@ fi
 fig "binaries: $("$BIN/vhmn" --version | head -1)"
 
 step "CUDA suite"
-timeout 180 "$BIN/vhmn_cuda_tests" --cli "$BIN/vhmn" --out /tmp/vhmn-cuda-suite; rc=$?
-fig "cuda suite: exit $rc ($([ $rc -eq 0 ] && echo passed || echo FAILED))"
-[ $rc -eq 0 ] || fail "CUDA suite (exit $rc)"
+timeout 150 "$BIN/vhmn_cuda_tests" --cli "$BIN/vhmn" --out /tmp/vhmn-cuda-suite; rc=$?
+case $rc in
+  0) fig "cuda suite: passed" ;;
+  77) fig "cuda suite: SKIPPED, no CUDA device visible"; fail "no CUDA device" ;;
+  *) fig "cuda suite: FAILED (exit $rc)"; fail "CUDA suite (exit $rc)" ;;
+esac
 
 step "bench paper-small"
 for batch in 256 512; do
-  if timeout 120 "$BIN/vhmn" bench --preset paper-small --device cuda --batch $batch --steps 20 --json >/tmp/bench.json; then
+  if timeout 60 "$BIN/vhmn" bench --preset paper-small --device cuda --batch $batch --steps 20 --json >/tmp/bench.json; then
     cat /tmp/bench.json
     fig "bench paper-small batch $batch: $(python3 - <<'PY'
 import json
@@ -144,7 +147,7 @@ done
 DATA=$DEV/data/cifar-10-batches-bin
 step "paper-small on the CIFAR-10 slice ($(($(stat -c %s $DATA/data_batch_1.bin 2>/dev/null || echo 0) / 3073)) images in batch 1)"
 SLICE=$(python3 -c "import os; print(sum(os.path.getsize(os.path.join('$DATA', f)) for f in os.listdir('$DATA') if f.startswith('data_batch')) // 3073)")
-timeout 180 "$BIN/vhmn" train --data "$DATA" --preset paper-small --epochs 3 --batch 256 --device cuda \
+timeout 120 "$BIN/vhmn" train --data "$DATA" --preset paper-small --epochs 3 --batch 256 --device cuda \
     --out /tmp/run-paper-small --log-every 5 | tee /tmp/train.log || fail "paper-small training"
 # Epoch time = training steps only; the last epoch (warm caches) extrapolated to 50,000 images.
 line=$(grep -E '^epoch 3/3' /tmp/train.log | tail -1)
@@ -156,7 +159,7 @@ if [ -n "$train_s" ]; then
 fi
 
 step "a small run folder for the desktop app (cpu-small, no checkpoint.pt)"
-timeout 120 "$BIN/vhmn" train --data "$DATA" --preset cpu-small --epochs 2 --batch 128 --device cuda \
+timeout 60 "$BIN/vhmn" train --data "$DATA" --preset cpu-small --epochs 2 --batch 128 --device cuda \
     --out "$OUT/run-cpu-small" --log-every 20 || fail "cpu-small run"
 rm -f "$OUT/run-cpu-small/checkpoint.pt"
 ls -la "$OUT/run-cpu-small"
