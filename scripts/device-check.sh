@@ -35,14 +35,18 @@ prepare() {
   local pkgs
   pkgs=$(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks \
            --no-replaces --no-enhances libhdf5-cpp-103-1 | grep -v '^ ' | grep -v -E '^<|^(libc6|libgcc-s1|libstdc\+\+6|zlib1g|debconf.*|perl-base|dpkg|tar|gcc-12-base)$' | sort -u)
-  (cd "$DEV/debs" && apt-get download $pkgs >/dev/null)
+  (cd "$DEV/debs" && apt-get -o APT::Sandbox::User=root download $pkgs >/dev/null)
   # Headers a fallback build there needs (nlohmann-json, CLI11, zlib).
   mkdir -p "$DEV/include/nlohmann" && cp -r /usr/include/nlohmann/. "$DEV/include/nlohmann/"
   cp -r /usr/include/CLI "$DEV/include/"
   cp /usr/include/zlib.h /usr/include/zconf.h "$DEV/include/"
   # A CIFAR-10 slice in the official binary layout (the whole set does not fit in what is carried).
   local src=${VHMN_CIFAR10:-../shared/datasets/cifar10}
-  python3 scripts/cifar10-to-binary.py "$src" "$DEV/data" --limit-train "$slice_train" --limit-test "$slice_test"
+  if ! /usr/bin/python3 -c 'import PIL' 2>/dev/null; then
+    echo "== installing python3-pil (to read the JPEG CIFAR-10)"
+    $([ "$(id -u)" -eq 0 ] || echo sudo) apt-get install -y -qq --no-install-recommends python3-pil >/dev/null
+  fi
+  /usr/bin/python3 scripts/cifar10-to-binary.py "$src" "$DEV/data" --limit-train "$slice_train" --limit-test "$slice_test"
   echo "== $DEV prepared: $(du -sh "$DEV" | cut -f1) (carry limit 64 MiB)"
   du -sh "$DEV"/* | sed 's/^/   /'
 }
@@ -51,6 +55,11 @@ prepare() {
 OUT=${1:?usage: scripts/device-check.sh OUT | --prepare}
 if [ "$OUT" = "--prepare" ]; then prepare; exit; fi
 mkdir -p "$OUT"
+# Dry run of the plumbing on a machine without a GPU: VHMN_CHECK_DEVICE=cpu (tiny sizes below).
+DEVICE=${VHMN_CHECK_DEVICE:-cuda}
+BENCH_BATCHES=${VHMN_CHECK_BENCH_BATCHES:-256 512}
+BENCH_STEPS=${VHMN_CHECK_BENCH_STEPS:-20}
+TRAIN_EXTRA=${VHMN_CHECK_TRAIN_EXTRA:-}   # e.g. "--fraction 0.02" for a dry run
 LOG="$OUT/device-check.log"
 FIG="$OUT/figures.txt"
 exec > >(tee -a "$LOG") 2>&1
@@ -121,7 +130,7 @@ fi
 fig "binaries: $("$BIN/vhmn" --version | head -1)"
 
 step "CUDA suite"
-timeout 150 "$BIN/vhmn_cuda_tests" --cli "$BIN/vhmn" --out /tmp/vhmn-cuda-suite; rc=$?
+timeout 150 "$BIN/vhmn_cuda_tests" $([ "$DEVICE" = cpu ] && echo --device cpu) --cli "$BIN/vhmn" --out /tmp/vhmn-cuda-suite; rc=$?
 case $rc in
   0) fig "cuda suite: passed" ;;
   77) fig "cuda suite: SKIPPED, no CUDA device visible"; fail "no CUDA device" ;;
@@ -129,8 +138,8 @@ case $rc in
 esac
 
 step "bench paper-small"
-for batch in 256 512; do
-  if timeout 60 "$BIN/vhmn" bench --preset paper-small --device cuda --batch $batch --steps 20 --json >/tmp/bench.json; then
+for batch in $BENCH_BATCHES; do
+  if timeout 60 "$BIN/vhmn" bench --preset paper-small --device "$DEVICE" --batch $batch --steps "$BENCH_STEPS" --json >/tmp/bench.json; then
     cat /tmp/bench.json
     fig "bench paper-small batch $batch: $(python3 - <<'PY'
 import json
@@ -145,22 +154,24 @@ PY
 done
 
 DATA=$DEV/data/cifar-10-batches-bin
-step "paper-small on the CIFAR-10 slice ($(($(stat -c %s $DATA/data_batch_1.bin 2>/dev/null || echo 0) / 3073)) images in batch 1)"
-SLICE=$(python3 -c "import os; print(sum(os.path.getsize(os.path.join('$DATA', f)) for f in os.listdir('$DATA') if f.startswith('data_batch')) // 3073)")
-timeout 120 "$BIN/vhmn" train --data "$DATA" --preset paper-small --epochs 3 --batch 256 --device cuda \
-    --out /tmp/run-paper-small --log-every 5 | tee /tmp/train.log || fail "paper-small training"
-# Epoch time = training steps only; the last epoch (warm caches) extrapolated to 50,000 images.
+step "paper-small on the CIFAR-10 slice (3 epochs)"
+rm -rf /tmp/run-paper-small
+timeout 120 "$BIN/vhmn" train --data "$DATA" --preset paper-small --epochs 3 --batch 256 --device "$DEVICE" \
+    --out /tmp/run-paper-small --log-every 5 $TRAIN_EXTRA | tr '\r' '\n' | tee /tmp/train.log || fail "paper-small training"
+# Epoch time = training steps only; the last epoch (warm caches, full banks) extrapolated to
+# 50,000 images from the number of training images the trainer reports.
+SLICE=$(sed -n 's/^data: .*, \([0-9]*\) train \/.*/\1/p' /tmp/train.log | head -1)
 line=$(grep -E '^epoch 3/3' /tmp/train.log | tail -1)
 train_s=$(echo "$line" | sed -n 's/.*(train \([0-9.]*\) s, eval \([0-9.]*\) s).*/\1/p')
 eval_s=$(echo "$line" | sed -n 's/.*(train \([0-9.]*\) s, eval \([0-9.]*\) s).*/\2/p')
-if [ -n "$train_s" ]; then
+if [ -n "$train_s" ] && [ -n "$SLICE" ]; then
   fig "paper-small train on $SLICE images: $train_s s/epoch (eval $eval_s s apart) = $(python3 -c "print(f'{$SLICE/$train_s:.0f} img/s; full CIFAR-10 epoch (50,000) ~ {50000/($SLICE/$train_s):.2f} s; 400 epochs ~ {400*50000/($SLICE/$train_s)/60:.1f} min (target: epoch <= 3 s)')")"
   fig "paper-small after 3 epochs on the slice: $(echo "$line" | sed 's/.*| //')"
 fi
 
 step "a small run folder for the desktop app (cpu-small, no checkpoint.pt)"
-timeout 60 "$BIN/vhmn" train --data "$DATA" --preset cpu-small --epochs 2 --batch 128 --device cuda \
-    --out "$OUT/run-cpu-small" --log-every 20 || fail "cpu-small run"
+timeout 60 "$BIN/vhmn" train --data "$DATA" --preset cpu-small --epochs 2 --batch 128 --device "$DEVICE" \
+    --out "$OUT/run-cpu-small" --log-every 20 $TRAIN_EXTRA | tr '\r' '\n' | grep -E '^(epoch|data|model)' || fail "cpu-small run"
 rm -f "$OUT/run-cpu-small/checkpoint.pt"
 ls -la "$OUT/run-cpu-small"
 step "done in $(elapsed) s, $failures failure(s)"
