@@ -16,7 +16,9 @@ void open_archive(torch::serialize::InputArchive& archive, const std::string& pa
     if (!fs::exists(path, ec)) throw FileError(path, "no such file");
     if (fs::is_directory(path, ec)) throw FileError(path, "is a directory, expected a file");
     try {
-        archive.load_from(path);
+        // Always onto the CPU: a run written on a GPU server opens on a desktop without CUDA
+        // (callers move the model to their device afterwards).
+        archive.load_from(path, torch::Device(torch::kCPU));
     } catch (const std::exception& e) {
         std::string why = e.what();
         why = why.substr(0, why.find('\n'));

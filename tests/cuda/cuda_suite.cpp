@@ -249,8 +249,8 @@ void training_step_makes_no_host_sync() {
     strict->run({});
 }
 
-int run_cli(const std::vector<std::string>& args, const fs::path& log) {
-    std::string cmd = "'" + g.cli + "'";
+int run_cli(const std::vector<std::string>& args, const fs::path& log, const std::string& env = "") {
+    std::string cmd = env + " '" + g.cli + "'";
     for (const auto& a : args) cmd += " '" + a + "'";
     cmd += " > '" + log.string() + "' 2>&1";
     const int rc = std::system(cmd.c_str());
@@ -273,11 +273,15 @@ void cli_eval_and_probes_run_on_cuda() {
     REQUIRE(run_cli({"eval", dir.string(), "--data", "builtin-small", "--device", dev, "--json"}, log) == 0,
           "vhmn eval --device " << dev << ": " << slurp(log));
     REQUIRE(slurp(log).find("\"top1\"") != std::string::npos, "eval printed no top1: " << slurp(log));
+    // A desktop without CUDA opens what a GPU server wrote: the same run, GPUs hidden.
+    REQUIRE(run_cli({"eval", dir.string(), "--data", "builtin-small", "--json"}, log, "CUDA_VISIBLE_DEVICES=") == 0,
+            "vhmn eval with no visible GPU of a run trained on " << dev << ": " << slurp(log));
     for (const char* probe : {"hits", "weights", "robustness", "stability", "image"}) {
         REQUIRE(run_cli({"probe", probe, dir.string(), "--data", "builtin-small", "--device", dev, "--limit", "64"}, log) == 0,
               "vhmn probe " << probe << " --device " << dev << ": " << slurp(log));
     }
-    std::cout << "    vhmn train, eval and probes hits, weights, robustness, stability and image ran with --device " << dev << "\n";
+    std::cout << "    vhmn train, eval and probes hits, weights, robustness, stability and image ran with --device " << dev
+              << "; the run evaluates with no GPU visible\n";
 }
 
 struct Test {
