@@ -18,9 +18,10 @@ torch::Tensor shift_right(const torch::Tensor& x, int s) {
     return torch::bitwise_right_shift(x, s).bitwise_and(as_i64((uint64_t(1) << (64 - s)) - 1));
 }
 
-/// Keep what was asked for from a refinement record: the trace, and/or the mean entropy.
-void keep(RefineTrace& rt, const torch::Tensor& q, BranchTrace* trace, bool stats, double& entropy_out) {
-    if (stats && !rt.alpha.empty()) entropy_out = entropy(rt.alpha.back()).mean().item<double>();
+/// Keep what was asked for from a refinement record: the trace, and/or the mean entropy (left on
+/// the device: reading it here would cost a synchronisation per branch).
+void keep(RefineTrace& rt, const torch::Tensor& q, BranchTrace* trace, bool stats, torch::Tensor& entropy_out) {
+    if (stats && !rt.alpha.empty()) entropy_out = entropy(rt.alpha.back()).mean().detach().to(torch::kFloat);
     if (!trace) return;
     trace->alpha = std::move(rt.alpha);
     trace->distance = std::move(rt.distance);
@@ -245,13 +246,26 @@ MemoryBank VHMNImpl::bank(int64_t block, Branch branch) const {
     return branch == Branch::Local ? b->local_memory->bank : b->global_memory->bank;
 }
 
-std::vector<std::pair<double, double>> VHMNImpl::betas() const {
+namespace {
+/// {local, global} pairs per block from 2·depth scalar tensors, read from the device at once.
+std::vector<std::pair<double, double>> read_pairs(const std::vector<torch::Tensor>& values) {
     std::vector<std::pair<double, double>> out;
+    if (values.empty()) return out;
+    auto host = torch::stack(values).to(torch::kCPU, torch::kDouble).contiguous();
+    const double* v = host.data_ptr<double>();
+    for (size_t i = 0; i + 1 < values.size(); i += 2) out.emplace_back(v[i], v[i + 1]);
+    return out;
+}
+}  // namespace
+
+std::vector<std::pair<double, double>> VHMNImpl::betas() const {
+    std::vector<torch::Tensor> v;
     for (size_t i = 0; i < blocks->size(); ++i) {
         auto* b = blocks->ptr(i)->as<HMNBlockImpl>();
-        out.emplace_back(b->local_memory->beta.item<double>(), b->global_memory->beta.item<double>());
+        v.push_back(b->local_memory->beta.detach().reshape({}).to(torch::kFloat));
+        v.push_back(b->global_memory->beta.detach().reshape({}).to(torch::kFloat));
     }
-    return out;
+    return read_pairs(v);
 }
 
 void VHMNImpl::set_record_stats(bool on) {
@@ -263,12 +277,14 @@ void VHMNImpl::set_record_stats(bool on) {
 }
 
 std::vector<std::pair<double, double>> VHMNImpl::retrieval_entropies() const {
-    std::vector<std::pair<double, double>> out;
+    std::vector<torch::Tensor> v;
+    const auto zero = torch::zeros({}, pos_embed.options().dtype(torch::kFloat));
     for (size_t i = 0; i < blocks->size(); ++i) {
         auto* b = blocks->ptr(i)->as<HMNBlockImpl>();
-        out.emplace_back(b->local_memory->last_entropy, b->global_memory->last_entropy);
+        for (const auto& e : {b->local_memory->last_entropy, b->global_memory->last_entropy})
+            v.push_back(e.defined() ? e.reshape({}) : zero);
     }
-    return out;
+    return read_pairs(v);
 }
 
 }  // namespace vhmn

@@ -67,9 +67,10 @@ public:
     torch::nn::Linear out{nullptr};
     torch::Tensor beta;  // [1]
     MemoryBank bank{nullptr};
-    /// When true, forward() stores the mean entropy of the last step's α in `last_entropy`.
+    /// When true, forward() keeps the mean entropy of the last step's α in `last_entropy` (a
+    /// 0-dim tensor on the model's device; read by VHMNImpl::retrieval_entropies()).
     bool record_stats = false;
-    double last_entropy = 0.0;
+    torch::Tensor last_entropy;
 
 private:
     int64_t grid_, tokens_per_image_, block_;
@@ -90,7 +91,7 @@ public:
     torch::Tensor beta;  // [1]
     MemoryBank bank{nullptr};
     bool record_stats = false;
-    double last_entropy = 0.0;
+    torch::Tensor last_entropy;
 };
 TORCH_MODULE(GlobalMemory);
 
@@ -150,11 +151,12 @@ public:
     void set_iterations(int64_t t);
 
     MemoryBank bank(int64_t block, Branch branch) const;
-    /// β of each block: {local, global}.
+    /// β of each block: {local, global} (one device read for all blocks).
     std::vector<std::pair<double, double>> betas() const;
     /// Record the mean retrieval entropy of every branch in the next forward passes (costs a sync).
     void set_record_stats(bool on);
-    /// Mean entropy (nats) of the last recorded forward pass per block: {local, global}.
+    /// Mean entropy (nats) of the last recorded forward pass per block: {local, global} (one device
+    /// read for all blocks; 0 for a branch not recorded yet).
     std::vector<std::pair<double, double>> retrieval_entropies() const;
 
     torch::nn::Conv2d patch_embed{nullptr};

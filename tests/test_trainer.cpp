@@ -134,6 +134,16 @@ private Q_SLOTS:
         QCOMPARE(h.steps[0].step, int64_t(3));
         QCOMPARE(h.steps[1].step, int64_t(4));
         for (const auto& e : h.epochs) QVERIFY(std::isfinite(e.train_loss) && e.train_acc >= 0 && e.train_acc <= 100);
+        // The logging step's β and retrieval entropies (read in one go) are the model's own.
+        const auto& last = h.steps.back();
+        const auto betas = t->model()->betas();
+        QCOMPARE(int64_t(last.beta_local.size()), s.cfg.model.depth);
+        for (size_t i = 0; i < betas.size(); ++i) {
+            QCOMPARE(last.beta_local[i], betas[i].first);
+            QCOMPARE(last.beta_global[i], betas[i].second);
+            QVERIFY2(last.entropy_local[i] > 0 && last.entropy_global[i] > 0, "retrieval entropy not recorded");
+            QVERIFY(last.entropy_local[i] <= std::log(double(s.cfg.model.local_slots)) + 1e-6);
+        }
     }
 
     void labelsOutsideTheModelsClassesAreRefused() {
