@@ -75,19 +75,31 @@ void clip_grad_norm_on_device(const std::vector<torch::Tensor>& params, double m
     for (auto& g : grads) g.mul_(coef.to(g.scalar_type()));
 }
 
-torch::Tensor per_channel(const std::vector<double>& v, const torch::Tensor& like) {
+torch::Tensor per_channel(const std::vector<double>& v, const torch::Device& device) {
     std::vector<float> f(v.begin(), v.end());
-    return to_device(torch::tensor(f).view({1, -1, 1, 1}), like.device()).to(like.scalar_type());  // no sync on a GPU
+    return to_device(torch::tensor(f).view({1, -1, 1, 1}), device);  // no sync on a GPU
 }
 
 }  // namespace
 
+ImageNormalizer::ImageNormalizer(const std::vector<double>& mean, const std::vector<double>& std,
+                                 const torch::Device& device)
+    : mean_(per_channel(mean, device)), std_(per_channel(std, device)) {
+    if (mean.size() != std.size())
+        throw ConfigError("normalisation has " + std::to_string(mean.size()) + " means but " +
+                          std::to_string(std.size()) + " standard deviations");
+}
+
+torch::Tensor ImageNormalizer::operator()(const torch::Tensor& images01) const {
+    if (mean_.size(1) != images01.size(1))
+        throw ConfigError("normalisation has " + std::to_string(mean_.size(1)) + " channels, images have " +
+                          std::to_string(images01.size(1)));
+    return (images01 - mean_.to(images01.scalar_type())) / std_.to(images01.scalar_type());
+}
+
 torch::Tensor normalize_images(const torch::Tensor& images01, const std::vector<double>& mean,
                                const std::vector<double>& std) {
-    if (int64_t(mean.size()) != images01.size(1) || int64_t(std.size()) != images01.size(1))
-        throw ConfigError("normalisation has " + std::to_string(mean.size()) + " channels, images have " +
-                          std::to_string(images01.size(1)));
-    return (images01 - per_channel(mean, images01)) / per_channel(std, images01);
+    return ImageNormalizer(mean, std, images01.device())(images01);
 }
 
 EvalResult evaluate(VHMN& model, const data::Split& split, const std::vector<double>& mean,
@@ -96,13 +108,14 @@ EvalResult evaluate(VHMN& model, const data::Split& split, const std::vector<dou
     const bool was_training = model->is_training();
     model->eval();
     const int64_t n = split.size(), classes = model->config().classes, k = std::min<int64_t>(5, classes);
+    const ImageNormalizer normalize(mean, std, device);
     // Sums stay on the device; one read at the end.
     auto sums = torch::zeros({3}, torch::TensorOptions(torch::kDouble).device(device));  // loss, top1, top5
     for (int64_t s = 0; s < n; s += batch) {
         const int64_t e = std::min(n, s + batch);
         auto x = to_device(split.images.slice(0, s, e), device).to(torch::kFloat).div_(255.0);
         auto y = to_device(split.labels.slice(0, s, e), device);
-        auto logits = model->forward(normalize_images(x, mean, std)).to(torch::kFloat);
+        auto logits = model->forward(normalize(x)).to(torch::kFloat);
         auto loss = torch::nn::functional::cross_entropy(
             logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
         auto topk = std::get<1>(logits.topk(k, 1));  // [b, k]
@@ -232,6 +245,7 @@ double Trainer::train_epoch(int64_t epoch, const TrainCallbacks& cb, TrainContro
     auto gen = at::make_generator<at::CPUGeneratorImpl>(mix_seed(t.seed, epoch, 1));
     // The epoch's order is drawn on the host and copied to the data's device once per epoch.
     auto order = to_device(torch::randperm(n, gen, torch::kInt64), train_.images.device());
+    const ImageNormalizer normalize(config_.data.mean, config_.data.std, device_);
     model_->train();
     // Loss and correct counts accumulate on the device and are read at logging steps only: the
     // step itself makes no host synchronisation (see host_reads()).
@@ -252,7 +266,7 @@ double Trainer::train_epoch(int64_t epoch, const TrainCallbacks& cb, TrainContro
         auto idx = order.slice(0, b * t.batch, std::min(n, (b + 1) * t.batch));
         auto images = to_device(train_.images.index_select(0, idx), device_).to(torch::kFloat).div_(255.0);
         auto batch = augment_(images, train_.labels.index_select(0, idx), train_.index.index_select(0, idx), gen);
-        auto x = normalize_images(batch.images, config_.data.mean, config_.data.std);
+        auto x = normalize(batch.images);
         const double lr = scheduled_lr(t, step_, spe);
         set_lr(lr);
         model_->set_record_stats(log_now);

@@ -102,9 +102,11 @@ fs::path scratch(const std::string& name) {
     return p;
 }
 
-/// The same model twice: on the CPU and on the device under test, with banks filled by a few CPU
-/// training-mode passes (so retrieval reads real entries, some classes' regions full).
-std::pair<VHMN, VHMN> twin_models() {
+/// The same model twice, both in `train` mode or eval: on the CPU and on the device under test,
+/// with banks filled by a few CPU training-mode passes (so retrieval reads real entries, some
+/// classes' regions full). TF32 is off, so CUDA computes in full fp32.
+std::pair<VHMN, VHMN> twin_models(bool train) {
+    compat::set_cuda_tf32(false);
     torch::manual_seed(3);
     VHMN cpu(small_model());
     cpu->train();
@@ -118,14 +120,13 @@ std::pair<VHMN, VHMN> twin_models() {
     fs::create_directories(path.parent_path());
     save_model(cpu, path.string());
     VHMN dev = load_model(path.string(), g.device);
+    for (auto* m : {&cpu, &dev}) train ? (*m)->train() : (*m)->eval();
     return {cpu, dev};
 }
 
 // ---------------------------------------------------------------------------------------------
 void forward_matches() {
-    compat::set_cuda_tf32(false);
-    auto [cpu, dev] = twin_models();
-    cpu->eval(), dev->eval();
+    auto [cpu, dev] = twin_models(false);
     torch::manual_seed(4);
     auto x = torch::randn({32, 3, 16, 16});
     torch::NoGradGuard no_grad;
@@ -135,9 +136,7 @@ void forward_matches() {
 }
 
 void bank_writes_and_provenance_match() {
-    compat::set_cuda_tf32(false);
-    auto [cpu, dev] = twin_models();
-    cpu->train(), dev->train();
+    auto [cpu, dev] = twin_models(true);
     torch::manual_seed(6);
     auto x = torch::randn({40, 3, 16, 16});
     auto labels = torch::randint(10, {40}, torch::kInt64);
@@ -164,9 +163,7 @@ void bank_writes_and_provenance_match() {
 }
 
 void step_one_gradients_match() {
-    compat::set_cuda_tf32(false);
-    auto [cpu, dev] = twin_models();
-    cpu->train(), dev->train();
+    auto [cpu, dev] = twin_models(true);
     torch::manual_seed(8);
     auto x = torch::randn({24, 3, 16, 16});
     auto y = torch::randint(10, {24}, torch::kInt64);
