@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "app/data_location.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/model_io.h"
@@ -39,6 +40,7 @@ PreparedData prepare_data(const std::string& path, double fraction, double imbal
     i.fraction = fraction, i.imbalance = imbalance;
     i.mean = stats.mean, i.std = stats.std;
     for (auto& s : i.std) s = std::max(s, 1e-3);  // a constant channel must not divide by zero
+    i.fingerprint = fingerprint_data(p.dataset.train, p.dataset.test, p.train, true);
     return p;
 }
 
@@ -83,6 +85,8 @@ std::unique_ptr<Trainer> make_trainer(const TrainRequest& req) {
         if (data.info.class_names != cfg.data.class_names || data.info.train_size != cfg.data.train_size)
             throw ConfigError("--data " + req.data + " is not the dataset this run was trained on (" +
                               cfg.data.name + ", " + std::to_string(cfg.data.train_size) + " training images)");
+        if (cfg.data.fingerprint)
+            check_resume_data(*cfg.data.fingerprint, *data.info.fingerprint, req.out, req.data);
         data.info.mean = cfg.data.mean, data.info.std = cfg.data.std;
     } else {
         cfg.model.image_size = data.dataset.image_size();
@@ -90,9 +94,13 @@ std::unique_ptr<Trainer> make_trainer(const TrainRequest& req) {
         cfg.model.classes = data.dataset.classes();
         cfg.model.validate();
     }
+    const bool had_fingerprint = cfg.data.fingerprint.has_value();
     cfg.data = data.info;
     auto trainer = std::make_unique<Trainer>(cfg, data.train, data.dataset.test,
                                              make_augment_fn(augment, cfg.model.classes), req.out);
+    if (req.resume && !had_fingerprint)
+        trainer->add_notice(req.out + " was trained before runs recorded their data's fingerprint: " + req.data +
+                            " could not be checked against it (its fingerprint is recorded from now on)");
     if (restart)
         trainer->add_notice(req.out + " has no finished epoch (no checkpoint.pt): starting it from the "
                             "beginning with its stored config.json");
@@ -106,7 +114,13 @@ std::string weights_file(const std::string& dir) {
     return fs::exists(model) ? model : (fs::path(dir) / run_files::kCheckpoint).string();
 }
 
-OpenedRun open_run(const std::string& dir, const std::string& data_arg, const torch::Device& device) {
+const data::Split& OpenedRun::provenance_train() const {
+    if (!provenance_ok()) throw ConfigError(data_check.provenance_refusal);
+    return dataset.train;
+}
+
+OpenedRun open_run(const std::string& dir, const std::string& data_arg, const torch::Device& device,
+                   const OpenOptions& options) {
     OpenedRun run;
     run.dir = dir;
     run.config = read_run_config(dir);
@@ -124,23 +138,67 @@ OpenedRun open_run(const std::string& dir, const std::string& data_arg, const to
         run.config.model = run.model->config();
     }
     const auto& cfg = run.config;
-    const std::string& data_path = data_arg.empty() ? cfg.data.path : data_arg;
     data::LoadOptions load;  // normalisation comes from the run, so no statistics are computed
     load.channels = cfg.model.channels, load.image_size = cfg.model.image_size;
-    run.dataset = data::load_dataset(data_path, load);
+
+    // Where the data is: as given; else where the run was re-pointed to; else as recorded; and
+    // when that is gone or holds other images, a dataset with the run's fingerprint.
+    run.data_path = data_arg;
+    if (run.data_path.empty()) run.data_path = saved_data_location(dir);
+    if (run.data_path.empty()) run.data_path = cfg.data.path;
+    const std::string record = (fs::path(dir) / run_files::kRecord).string();
+    RecordedData recorded;
+    recorded.fingerprint = cfg.data.fingerprint;
+    if (data_arg.empty() && recorded.fingerprint && !options.data_dirs.empty()) {
+        std::string why;
+        if (!is_dataset(run.data_path)) {
+            why = "is not there";
+        } else {
+            run.dataset = data::load_dataset(run.data_path, load);
+            const auto f = fingerprint_data(run.dataset.train, run.dataset.test, run.dataset.train, false);
+            if (compare_fingerprints(recorded.fingerprint->train, f.train).match == FingerprintMatch::Different ||
+                compare_fingerprints(recorded.fingerprint->test, f.test).match == FingerprintMatch::Different)
+                why = "holds other images";
+        }
+        if (!why.empty()) {
+            int searched = 0;
+            const auto found = locate_dataset(*recorded.fingerprint, candidate_datasets(options.data_dirs), load, &searched);
+            if (!found) {
+                std::string dirs;
+                for (const auto& d : options.data_dirs) dirs += (dirs.empty() ? "" : ", ") + d;
+                throw ConfigError("the dataset " + dir + " was trained on (" + run.data_path + ") " + why + ", and none of the " +
+                                  std::to_string(searched) + " datasets in " + dirs +
+                                  " has its fingerprint (train " + describe(recorded.fingerprint->train) +
+                                  "); give it with --data");
+            }
+            run.warnings.push_back("the dataset " + dir + " was trained on (" + run.data_path + ") " + why +
+                                   "; found the same images by fingerprint at " + found->path +
+                                   " and used it (`vhmn data locate " + dir + " --save` re-points the run to it)");
+            run.located = run.data_path = found->path;
+            run.dataset = {};
+        }
+    }
+    if (run.dataset.classes() == 0) run.dataset = data::load_dataset(run.data_path, load);
     if (run.dataset.classes() != cfg.model.classes ||
         (!cfg.data.class_names.empty() && run.dataset.class_names != cfg.data.class_names))
-        throw ConfigError("--data " + data_path + " (" + run.dataset.name + ", " +
+        throw ConfigError("--data " + run.data_path + " (" + run.dataset.name + ", " +
                           std::to_string(run.dataset.classes()) + " classes) is not the dataset this run was trained on (" +
                           cfg.data.name + ", " + std::to_string(cfg.model.classes) + " classes)");
-    const std::string record = (fs::path(dir) / run_files::kRecord).string();
     if (run_record_available() && fs::exists(record)) {
         try {
             run.epochs = int64_t(read_run_record(record).history.epochs.size());
+            if (recorded.fingerprint) {
+                auto hashes = read_image_hashes(record);
+                recorded.train_hashes = std::move(hashes.train), recorded.test_hashes = std::move(hashes.test);
+            }
         } catch (const FileError&) {
             run.epochs = -1;  // the weights are usable without the record
         }
     }
+    DataCheckOptions check;
+    check.run = dir, check.data = run.data_path, check.allow_other_test = options.allow_other_data;
+    run.data_check = check_data(recorded, run.dataset, check);
+    run.warnings.insert(run.warnings.end(), run.data_check.warnings.begin(), run.data_check.warnings.end());
     return run;
 }
 

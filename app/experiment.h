@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/data.h"
+#include "core/io/data_identity.h"
 #include "core/probes.h"
 #include "core/trainer.h"
 #include "datasets/augment.h"
@@ -33,13 +34,15 @@ struct PreparedData {
 };
 
 /// Read `path` (channels/size forced when given), apply fraction/imbalance with `seed`, compute
-/// per-channel mean/std on the resulting training split.
+/// per-channel mean/std on the resulting training split and the data's fingerprint (info.fingerprint,
+/// with per-image hashes for run.h5).
 PreparedData prepare_data(const std::string& path, double fraction, double imbalance, uint64_t seed,
                           int64_t channels = 0, int64_t image_size = 0);
 
 /// Validate the request, read the data and build a Trainer writing to request.out. With
 /// `resume`, the run's config.json is used (only `train.epochs` may be raised) and the trainer
-/// continues from its checkpoint. An existing run folder without `resume` is an error (nothing
+/// continues from its checkpoint; the data must then be exactly the run's (fingerprint, order and
+/// subset; ConfigError otherwise). An existing run folder without `resume` is an error (nothing
 /// already saved is overwritten).
 std::unique_ptr<Trainer> make_trainer(const TrainRequest& request);
 
@@ -52,15 +55,34 @@ struct OpenedRun {
                             ///< are the sources of the stored memories (provenance indices)
     int64_t epochs = -1;    ///< epochs the weights were trained for (−1: unknown)
     std::vector<std::string> warnings;  ///< things the user should know (printed / shown once)
+    std::string data_path;  ///< where the dataset was read from
+    std::string located;    ///< non-empty: the run's dataset was found here by fingerprint (not at
+                            ///< its recorded or saved path); offer to re-point the run to it
+    DataCheck data_check;   ///< how the dataset compared with the run's fingerprint
+
+    /// The training split for anything that shows or uses provenance (source images of stored
+    /// memories): ConfigError with the data check's message when the dataset is not the run's.
+    const data::Split& provenance_train() const;
+    bool provenance_ok() const { return data_check.provenance_refusal.empty(); }
+};
+
+struct OpenOptions {
+    bool allow_other_data = false;       ///< a different test split is a loud warning (eval only)
+    std::vector<std::string> data_dirs;  ///< where to look for the run's dataset by fingerprint when
+                                         ///< no dataset is given and the recorded one is gone or
+                                         ///< other (datasets, or folders of datasets)
 };
 
 /// The weights of a run folder: model.pt when training finished, else the last checkpoint.pt.
 std::string weights_file(const std::string& dir);
 
 /// Read `dir`'s config and weights (weights_file) onto `device` and the dataset at `data_path`
-/// (empty: the path recorded in the run's config), which must be the one the run was trained on
-/// (same classes; ConfigError otherwise).
-OpenedRun open_run(const std::string& dir, const std::string& data_path, const torch::Device& device);
+/// (empty: the run's saved location (data_location.json), else the path recorded in its config,
+/// else one found by fingerprint in `options.data_dirs`), which must be the one the run was
+/// trained on: same classes, and a fingerprint checked by check_data (data_check; test split
+/// mapped or ConfigError, training split mapped or provenance refused).
+OpenedRun open_run(const std::string& dir, const std::string& data_path, const torch::Device& device,
+                   const OpenOptions& options = {});
 
 /// Probe inputs over the opened run's test split; with limit > 0, `limit` images evenly spaced
 /// over it (image-folder splits are sorted by class, so the first images would be one class).

@@ -27,6 +27,9 @@ StoredProbe read_probe_record(const std::string& path, const std::string&) {
     throw FileError(path, "this build has no HDF5 support (install libhdf5-dev and rebuild)");
 }
 std::vector<std::string> probe_names(const std::string&) { return {}; }
+RecordedImageHashes read_image_hashes(const std::string& path) {
+    throw FileError(path, "this build has no HDF5 support (install libhdf5-dev and rebuild)");
+}
 
 #else
 
@@ -50,6 +53,12 @@ void put_vector(H5::Group& g, const char* name, const std::vector<double>& v) {
     hsize_t dims[1] = {v.size()};
     auto ds = g.createDataSet(name, H5::PredType::NATIVE_DOUBLE, H5::DataSpace(1, dims));
     if (!v.empty()) ds.write(v.data(), H5::PredType::NATIVE_DOUBLE);
+}
+
+void put_vector(H5::Group& g, const char* name, const std::vector<uint64_t>& v) {
+    hsize_t dims[1] = {v.size()};
+    auto ds = g.createDataSet(name, H5::PredType::NATIVE_UINT64, H5::DataSpace(1, dims));
+    if (!v.empty()) ds.write(v.data(), H5::PredType::NATIVE_UINT64);
 }
 
 void put_vector(H5::Group& g, const char* name, const std::vector<int64_t>& v) {
@@ -191,6 +200,11 @@ void write_dataset_info(H5::H5File& file, const DataInfo& d) {
     put_scalar_attr(g, "imbalance", d.imbalance, H5::PredType::NATIVE_DOUBLE);
     put_vector(g, "mean", d.mean);
     put_vector(g, "std", d.std);
+    if (d.fingerprint) {
+        put_string_attr(g, "fingerprint", nlohmann::json(*d.fingerprint).dump());
+        put_vector(g, "train_image_hashes", d.fingerprint->train.image_hashes);
+        put_vector(g, "test_image_hashes", d.fingerprint->test.image_hashes);
+    }
 }
 
 
@@ -344,6 +358,26 @@ RunRecord read_run_record(const std::string& path) {
         throw FileError(path, e.what());
     }
     return r;
+}
+
+RecordedImageHashes read_image_hashes(const std::string& path) {
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) throw FileError(path, "no such file");
+    RecordedImageHashes h;
+    try {
+        H5::Exception::dontPrint();
+        if (!H5::H5File::isHdf5(path)) throw FileError(path, "not an HDF5 file");
+        H5::H5File file(path, H5F_ACC_RDONLY);
+        if (!file.nameExists("/dataset")) return h;
+        auto g = file.openGroup("/dataset");
+        if (g.nameExists("train_image_hashes"))
+            h.train = get_vector<uint64_t>(g, "train_image_hashes", H5::PredType::NATIVE_UINT64);
+        if (g.nameExists("test_image_hashes"))
+            h.test = get_vector<uint64_t>(g, "test_image_hashes", H5::PredType::NATIVE_UINT64);
+    } catch (const H5::Exception& e) {
+        throw FileError(path, "corrupt run record: " + e.getDetailMsg());
+    }
+    return h;
 }
 
 void write_probe_record(const std::string& path, const ProbeResult& result) {

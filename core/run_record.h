@@ -11,7 +11,11 @@
 //   /banks/block_<i>/{local,global}/  memory [K, L] float32, valid [K] uint8, label, source, row,
 //                        col, step [K] int64, cursor [classes] int64 (provenance per slot)
 //   /dataset             attrs: name, format, path, class_names (JSON list), train_size,
-//                        test_size, full_train_size, fraction, imbalance; datasets mean, std
+//                        test_size, full_train_size, fraction, imbalance, fingerprint (JSON:
+//                        train/test count, shape, content, ordered; subset_indices, subset_count);
+//                        datasets mean, std, and train_image_hashes / test_image_hashes [N] uint64
+//                        (per image of the full split as read, dataset-index order: maps indices
+//                        when the same images come in another order)
 //   /probes/<name>/      results of `vhmn probe <name>`: attrs format = "vhmn-probe-1", params
 //                        (JSON: what was asked and summary values), columns (JSON list);
 //                        table/<column> 1-D (float64, int64 or fixed-length strings), one entry
@@ -53,6 +57,13 @@ struct StoredProbe {
 };
 /// Read a probe's params and table back (FileError if the file or the probe is missing).
 StoredProbe read_probe_record(const std::string& path, const std::string& name);
+/// Per-image content hashes a run recorded (/dataset/{train,test}_image_hashes); empty vectors
+/// when the record has none (runs made before fingerprints). FileError for a missing/corrupt file.
+struct RecordedImageHashes {
+    std::vector<uint64_t> train, test;
+};
+RecordedImageHashes read_image_hashes(const std::string& path);
+
 /// Names of the probes stored in a run.h5 (empty if none).
 std::vector<std::string> probe_names(const std::string& path);
 

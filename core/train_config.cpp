@@ -69,6 +69,7 @@ void to_json(nlohmann::json& j, const DataInfo& d) {
     j = {{"name", d.name}, {"format", d.format}, {"path", d.path}, {"class_names", d.class_names},
          {"train_size", d.train_size}, {"test_size", d.test_size}, {"full_train_size", d.full_train_size},
          {"fraction", d.fraction}, {"imbalance", d.imbalance}, {"mean", d.mean}, {"std", d.std}};
+    if (d.fingerprint) j["fingerprint"] = *d.fingerprint;
 }
 
 void from_json(const nlohmann::json& j, DataInfo& d) {
@@ -77,6 +78,7 @@ void from_json(const nlohmann::json& j, DataInfo& d) {
     read(j, "test_size", d.test_size), read(j, "full_train_size", d.full_train_size);
     read(j, "fraction", d.fraction), read(j, "imbalance", d.imbalance);
     read(j, "mean", d.mean), read(j, "std", d.std);
+    if (j.contains("fingerprint")) d.fingerprint = j.at("fingerprint").get<DataFingerprint>();
 }
 
 void to_json(nlohmann::json& j, const RunConfig& r) {

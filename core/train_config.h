@@ -1,12 +1,14 @@
 #pragma once
 // Training recipe (paper A.6) and the description of a run's data, stored in a run's config.json.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "core/config.h"
+#include "core/io/fingerprint.h"
 
 namespace vhmn {
 
@@ -39,6 +41,9 @@ struct DataInfo {
     double fraction = 1.0;   ///< --fraction
     double imbalance = 1.0;  ///< --imbalance (1 = balanced)
     std::vector<double> mean, std;  ///< per channel, on the (subset) training split, [0,1] scale
+    /// What the data was, checked wherever the run meets a dataset (absent in runs made before
+    /// fingerprints were recorded). Per-image hashes are kept in memory for run.h5, not in JSON.
+    std::optional<DataFingerprint> fingerprint;
 };
 void to_json(nlohmann::json& j, const DataInfo& d);
 void from_json(const nlohmann::json& j, DataInfo& d);

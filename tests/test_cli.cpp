@@ -14,6 +14,7 @@
 #include "core/config.h"
 #include "core/run_record.h"
 #include "core/stats.h"
+#include "tests/cli_runner.h"
 #include "tests/dataset_writers.h"
 #include "tests/suite.h"
 
@@ -25,18 +26,7 @@ using namespace vhmn;
 
 namespace {
 
-struct Result {
-    int code;
-    QString out, err;
-};
-
-Result run_cli(const QStringList& args) {
-    QProcess p;
-    p.start(QStringLiteral(VHMN_CLI_PATH), args);
-    if (!p.waitForFinished(120000)) return {-1, {}, "timeout"};
-    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -2,
-            QString::fromUtf8(p.readAllStandardOutput()), QString::fromUtf8(p.readAllStandardError())};
-}
+using vhmn::test::run_cli;
 
 std::string read_file(const QString& path) {
     QFile f(path);

@@ -4,6 +4,7 @@
 
 #include "app/cli/commands.h"
 #include "app/cli/progress.h"
+#include "app/data_location.h"
 #include "app/experiment.h"
 #include "core/runtime.h"
 
@@ -12,14 +13,20 @@ namespace vhmn::cli {
 void add_eval(CLI::App& app) {
     struct Opts {
         std::string dir, data, device = "cpu";
-        bool json = false;
+        std::vector<std::string> data_dirs;
+        bool json = false, allow_other = false;
         int threads = 0;
         int64_t batch = 500, iterations = -1;
     };
     auto o = std::make_shared<Opts>();
     auto* cmd = app.add_subcommand("eval", "Evaluate a trained run on a dataset's test split");
     cmd->add_option("DIR", o->dir, "Run folder")->required();
-    cmd->add_option("--data", o->data, "Dataset folder or 'builtin'")->required();
+    cmd->add_option("--data", o->data, "Dataset folder or 'builtin' (default: the run's own, found by fingerprint "
+                                       "in --data-dir when it moved)");
+    cmd->add_option("--data-dir", o->data_dirs, "Where to look for the run's dataset by fingerprint (datasets or "
+                                                "folders of datasets; also $VHMN_DATA_DIR)");
+    cmd->add_flag("--allow-other-data", o->allow_other,
+                  "Evaluate even when the test split is not the run's (a loud warning instead of an error)");
     cmd->add_flag("--json", o->json, "Print one JSON object (top1, top5, loss)");
     cmd->add_option("--device", o->device, "cpu, cuda or cuda:N");
     cmd->add_option("--threads", o->threads, "CPU threads")->check(CLI::Range(1, 4096));
@@ -28,7 +35,11 @@ void add_eval(CLI::App& app) {
     cmd->callback([o] {
         configure_threads(o->threads > 0 ? std::optional<int>(o->threads) : std::nullopt);
         const auto device = parse_device(o->device);
-        const app::OpenedRun run = app::open_run(o->dir, o->data, device);
+        app::OpenOptions opts;
+        opts.allow_other_data = o->allow_other;
+        opts.data_dirs = o->data_dirs;
+        for (const auto& d : app::data_dirs_from_env()) opts.data_dirs.push_back(d);
+        const app::OpenedRun run = app::open_run(o->dir, o->data, device, opts);
         print_warnings(run.warnings);
         VHMN model = run.model;
         if (o->iterations >= 0) model->set_iterations(o->iterations);
@@ -39,11 +50,17 @@ void add_eval(CLI::App& app) {
             nlohmann::json j;
             j["top1"] = r.top1, j["top5"] = r.top5, j["loss"] = r.loss, j["count"] = r.count;
             j["iterations"] = model->iterations();
+            j["data"] = run.data_path;
+            j["data_check"] = {{"recorded", run.data_check.recorded},
+                               {"test", run.data_check.test.what},
+                               {"train", run.data_check.train.what},
+                               {"other_test_data", run.data_check.other_test}};
             std::cout << j.dump(2) << "\n";
         } else {
-            std::printf("%s on %s (%lld test images, T = %lld): top1 %.2f%%  top5 %.2f%%  loss %.4f\n",
+            std::printf("%s on %s (%lld test images, T = %lld): top1 %.2f%%  top5 %.2f%%  loss %.4f%s\n",
                         o->dir.c_str(), dataset.name.c_str(), (long long)r.count,
-                        (long long)model->iterations(), r.top1, r.top5, r.loss);
+                        (long long)model->iterations(), r.top1, r.top5, r.loss,
+                        run.data_check.other_test ? "  [OTHER DATA: not the run's test split]" : "");
         }
     });
 }

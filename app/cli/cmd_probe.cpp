@@ -9,6 +9,7 @@
 
 #include "app/cli/commands.h"
 #include "app/cli/progress.h"
+#include "app/data_location.h"
 #include "app/experiment.h"
 #include "core/error.h"
 #include "core/runtime.h"
@@ -18,6 +19,7 @@ namespace vhmn::cli {
 namespace {
 
 struct CommonOpts {
+    std::vector<std::string> data_dirs;
     std::string dir, data, device = "cpu";
     int threads = 0;
     int64_t batch = 250, limit = 0;
@@ -26,7 +28,10 @@ struct CommonOpts {
 
 void add_common(CLI::App* cmd, CommonOpts& o) {
     cmd->add_option("RUN", o.dir, "Run folder (trained by `vhmn train` or the app)")->required();
-    cmd->add_option("--data", o.data, "The dataset the run was trained on (folder or 'builtin')")->required();
+    cmd->add_option("--data", o.data, "The dataset the run was trained on (folder or 'builtin'; default: the run's "
+                                      "own, found by fingerprint in --data-dir when it moved)");
+    cmd->add_option("--data-dir", o.data_dirs, "Where to look for the run's dataset by fingerprint (datasets or "
+                                               "folders of datasets; also $VHMN_DATA_DIR)");
     cmd->add_option("--device", o.device, "cpu, cuda or cuda:N");
     cmd->add_option("--threads", o.threads, "CPU threads")->check(CLI::Range(1, 4096));
     cmd->add_option("--batch", o.batch, "Images per forward pass")->check(CLI::Range(int64_t(1), int64_t(1) << 20));
@@ -40,10 +45,16 @@ struct Session {
     app::OpenedRun run;
 };
 
-Session open(const CommonOpts& o) {
+/// `provenance`: the command shows source training images, so a dataset that is not the run's
+/// training data ends it here with the data check's one message.
+Session open(const CommonOpts& o, bool provenance = false) {
     configure_threads(o.threads > 0 ? std::optional<int>(o.threads) : std::nullopt);
     const auto device = parse_device(o.device);
-    Session s{device, app::open_run(o.dir, o.data, device)};
+    app::OpenOptions opts;
+    opts.data_dirs = o.data_dirs;
+    for (const auto& d : app::data_dirs_from_env()) opts.data_dirs.push_back(d);
+    Session s{device, app::open_run(o.dir, o.data, device, opts)};
+    if (provenance) s.run.provenance_train();
     print_warnings(s.run.warnings);
     return s;
 }
@@ -141,7 +152,7 @@ void add_image(CLI::App* probe) {
     cmd->add_option("--k", o->k, "Prototypes per branch")->check(CLI::Range(int64_t(1), int64_t(1000)));
     cmd->add_option("--token", o->token, "Token to query (default: the most informative one)");
     cmd->callback([o] {
-        auto s = open(*o);
+        auto s = open(*o, true);
         const auto& test = s.run.dataset.test;
         if (o->index >= test.size())
             throw ConfigError("--index " + std::to_string(o->index) + " is outside the test split (" +
@@ -149,7 +160,7 @@ void add_image(CLI::App* probe) {
         const auto image = test.images[o->index];
         const int64_t label = test.labels[o->index].item<int64_t>();
         const auto p = probe_image(s.run.model, image, label, s.run.config.data.mean, s.run.config.data.std,
-                                   s.run.dataset.train, o->k, o->token, s.device);
+                                   s.run.provenance_train(), o->k, o->token, s.device);
         std::string text;
         char buf[400];
         std::snprintf(buf, sizeof buf, "test image %lld: label %s, predicted %s (p = %.3f); token %lld (row %lld, col %lld), "
@@ -258,7 +269,7 @@ void add_bench_probe(CLI::App& app) {
     cmd->callback([o] {
         using Clock = std::chrono::steady_clock;
         const auto t0 = Clock::now();
-        auto s = open(*o);
+        auto s = open(*o, true);
         const double load_s = std::chrono::duration<double>(Clock::now() - t0).count();
         const auto& test = s.run.dataset.test;
         const int64_t n = test.size();
@@ -267,7 +278,7 @@ void add_bench_probe(CLI::App& app) {
             const int64_t idx = (i * 7919) % n;  // spread over the test split
             const auto q0 = Clock::now();
             const auto p = probe_image(s.run.model, test.images[idx], test.labels[idx].item<int64_t>(),
-                                       s.run.config.data.mean, s.run.config.data.std, s.run.dataset.train, o->k, -1,
+                                       s.run.config.data.mean, s.run.config.data.std, s.run.provenance_train(), o->k, -1,
                                        s.device);
             if (s.device.is_cuda()) torch::cuda::synchronize();
             const double dt = std::chrono::duration<double, std::milli>(Clock::now() - q0).count();

@@ -245,7 +245,16 @@ QVariant ExperimentPanel::value(const QString& key) const {
     return {};
 }
 
+QStringList ExperimentPanel::knownDataPlaces() const {
+    QStringList out;
+    if (!data_dir_.isEmpty()) out << data_dir_;
+    for (const QString& r : recent_)
+        if (!out.contains(r)) out << r;
+    return out;
+}
+
 void ExperimentPanel::setDataDir(const QString& dir) {
+    data_dir_ = dir;
     QDir d(dir);
     if (!d.exists()) return;
     for (const QFileInfo& fi : d.entryInfoList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Name)) {

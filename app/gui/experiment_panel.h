@@ -47,6 +47,9 @@ public:
 
     /// Remember a dataset in the recent list (after a run was started with it).
     void addRecentDataset(const QString& path);
+    /// Datasets this panel knows: the data directory and the recent list (where a moved run's
+    /// dataset is looked for by fingerprint).
+    QStringList knownDataPlaces() const;
     void saveSettings(QSettings& s) const;
     void loadSettings(QSettings& s);
     /// A fresh run name (dataset-preset-date-time).
@@ -75,6 +78,7 @@ private:
     QLabel* issues_label_ = nullptr;
     QString runs_dir_;
     QStringList recent_;
+    QString data_dir_;
     // What the dataset's files say (for checking the model against it before reading it all).
     QString format_;
     QString format_error_;

@@ -487,6 +487,7 @@ void MainWindow::showTab(const QString& name) {
 }
 
 bool MainWindow::inspectRun(const QString& dir, const QString& data, int gridLimit) {
+    inspect_->session()->setDataDirs(panel_->knownDataPlaces());
     if (!inspect_->openRun(dir, data, gridLimit)) {
         showError(tr("The run session is busy; wait or cancel the running job."));
         return false;

@@ -9,6 +9,7 @@
 #include <ATen/Parallel.h>
 #include <nlohmann/json.hpp>
 
+#include "core/data.h"
 #include "core/error.h"
 
 namespace vhmn {
@@ -25,6 +26,13 @@ uint64_t mix(uint64_t x) {  // splitmix64 finaliser
 }
 
 uint64_t combine(uint64_t h, uint64_t v) { return mix(h ^ (v + kMul + (h << 6) + (h >> 2))); }
+
+uint64_t parse_hex64(const nlohmann::json& j, const char* key) {
+    const std::string s = j.at(key).get<std::string>();
+    if (s.empty() || s.size() > 16 || s.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
+        throw ConfigError(std::string("fingerprint: \"") + key + "\" must be 16 hex digits, got \"" + s + "\"");
+    return std::stoull(s, nullptr, 16);
+}
 
 }  // namespace
 
@@ -112,6 +120,31 @@ std::string hex64(uint64_t v) {
     return buf;
 }
 
+std::string describe(const SplitFingerprint& f) {
+    std::string shape;
+    for (size_t i = 0; i < f.shape.size(); ++i) shape += (i ? "x" : "") + std::to_string(f.shape[i]);
+    return std::to_string(f.count) + " images " + (shape.empty() ? "-" : shape) + ", content " + hex64(f.content) +
+           ", ordered " + hex64(f.ordered);
+}
+
+uint64_t hash_indices(const torch::Tensor& index) {
+    const auto idx = index.to(torch::kCPU, torch::kLong).contiguous();
+    const int64_t* p = idx.data_ptr<int64_t>();
+    uint64_t h = mix(uint64_t(idx.numel()) ^ 0x2545F4914F6CDD1Dull);
+    for (int64_t i = 0; i < idx.numel(); ++i) h = combine(h, uint64_t(p[i]));
+    return h;
+}
+
+DataFingerprint fingerprint_data(const data::Split& full_train, const data::Split& test,
+                                 const data::Split& train_subset, bool keep) {
+    DataFingerprint f;
+    f.train = fingerprint_split(full_train, keep);
+    f.test = fingerprint_split(test, keep);
+    f.subset_count = train_subset.size();
+    f.subset = train_subset.index.defined() ? hash_indices(train_subset.index) : 0;
+    return f;
+}
+
 void to_json(nlohmann::json& j, const SplitFingerprint& f) {
     j = {{"count", f.count}, {"shape", f.shape}, {"content", hex64(f.content)}, {"ordered", hex64(f.ordered)}};
 }
@@ -119,8 +152,19 @@ void to_json(nlohmann::json& j, const SplitFingerprint& f) {
 void from_json(const nlohmann::json& j, SplitFingerprint& f) {
     f.count = j.at("count").get<int64_t>();
     f.shape = j.at("shape").get<std::vector<int64_t>>();
-    f.content = std::stoull(j.at("content").get<std::string>(), nullptr, 16);
-    f.ordered = std::stoull(j.at("ordered").get<std::string>(), nullptr, 16);
+    f.content = parse_hex64(j, "content");
+    f.ordered = parse_hex64(j, "ordered");
+}
+
+void to_json(nlohmann::json& j, const DataFingerprint& f) {
+    j = {{"train", f.train}, {"test", f.test}, {"subset_indices", hex64(f.subset)}, {"subset_count", f.subset_count}};
+}
+
+void from_json(const nlohmann::json& j, DataFingerprint& f) {
+    f.train = j.at("train").get<SplitFingerprint>();
+    f.test = j.at("test").get<SplitFingerprint>();
+    f.subset = parse_hex64(j, "subset_indices");
+    f.subset_count = j.at("subset_count").get<int64_t>();
 }
 
 }  // namespace vhmn

@@ -68,6 +68,19 @@ InspectorView::InspectorView(RunSession* session, QWidget* parent) : QWidget(par
     run_ = new QLabel(tr("No run open: File → Inspect run…"), right);
     run_->setWordWrap(true);
     rl->addWidget(run_);
+    repoint_ = new QPushButton(right);
+    repoint_->setVisible(false);
+    repoint_->setToolTip(tr("Saved in the run folder (data_location.json); the run's config.json is not edited"));
+    rl->addWidget(repoint_, 0, Qt::AlignLeft);
+    connect(repoint_, &QPushButton::clicked, this, [this] {
+        QString error;
+        if (session_->saveDataLocation(&error)) {
+            repoint_->setText(tr("The run now uses %1").arg(session_->info().data));
+            repoint_->setEnabled(false);
+        } else {
+            repoint_->setText(tr("Could not re-point: %1").arg(error));
+        }
+    });
 
     auto* top = new QHBoxLayout;
     rl->addLayout(top, 3);
@@ -179,6 +192,9 @@ void InspectorView::onOpened() {
                   (info.warnings.isEmpty() ? QString()
                                            : QStringLiteral("<br><span style='color:#b35900'>%1</span>")
                                                  .arg(info.warnings.join(QStringLiteral("<br>")).toHtmlEscaped())));
+    repoint_->setVisible(!info.located.isEmpty());
+    repoint_->setEnabled(true);
+    repoint_->setText(tr("Use %1 for this run from now on").arg(info.located));
     QVector<widgets::GridItem> items;
     items.reserve(t.images.size());
     for (int i = 0; i < t.images.size(); ++i)
@@ -332,13 +348,15 @@ void InspectorView::openPrototype(bool local, int i) {
     source_view_->setBoxes({{p.box, kTokenColor, {}}});
     const InspectedRun& info = session_->info();
     source_caption_->setText(
-        local ? tr("Training image #%1 (%2). Block %3 local slot %4 stores its patch at row %5, column %6 "
+        (local ? tr("Training image #%1 (%2). Block %3 local slot %4 stores its patch at row %5, column %6 "
                    "(written at training step %7); retrieval weight α = %8.")
                     .arg(p.source).arg(className(info, p.cls)).arg(b).arg(p.slot).arg(p.row).arg(p.col).arg(p.step)
                     .arg(p.weight, 0, 'f', 4)
               : tr("Training image #%1 (%2). Block %3 global slot %4 stores this image's global query "
                    "(written at training step %5); retrieval weight α = %6.")
-                    .arg(p.source).arg(className(info, p.cls)).arg(b).arg(p.slot).arg(p.step).arg(p.weight, 0, 'f', 4));
+                    .arg(p.source).arg(className(info, p.cls)).arg(b).arg(p.slot).arg(p.step).arg(p.weight, 0, 'f', 4)) +
+        (info.provenanceRefusal.isEmpty() ? QString()
+                                          : QStringLiteral("\n\n") + tr("Source image not shown: %1").arg(info.provenanceRefusal)));
     source_dialog_->resize(420, 460);
     source_dialog_->show();
     source_dialog_->raise();

@@ -15,6 +15,7 @@ class QCheckBox;
 class QComboBox;
 class QDialog;
 class QLabel;
+class QPushButton;
 class QSlider;
 class QSpinBox;
 
@@ -88,6 +89,7 @@ private:
     QLabel* title_ = nullptr;
     QLabel* timing_ = nullptr;
     QLabel* run_ = nullptr;
+    QPushButton* repoint_ = nullptr;  ///< re-point the run to the dataset found by fingerprint
     QComboBox* block_ = nullptr;
     QSpinBox* k_ = nullptr;
     QCheckBox* overlay_ = nullptr;

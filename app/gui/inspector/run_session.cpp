@@ -13,6 +13,7 @@
 #include <QFileInfo>
 #include <QMetaObject>
 
+#include "app/data_location.h"
 #include "app/experiment.h"
 #include "app/figures.h"
 #include "app/gui/inspector/tensor_image.h"
@@ -89,7 +90,10 @@ ImageResult query_image(SessionState& st, VHMN& model, const ImageRequest& r) {
     const auto& cfg = st.run.config;
     auto image = corrupted(test.images[r.index], r.corruption, r.index);
     const int64_t label = test.labels[r.index].item<int64_t>();
-    auto p = probe_image(model, image, label, cfg.data.mean, cfg.data.std, st.run.dataset.train, r.k, r.token);
+    // No source pixels when the dataset is not the run's training data (the refusal is shown).
+    static const data::Split none;
+    auto p = probe_image(model, image, label, cfg.data.mean, cfg.data.std,
+                         st.run.provenance_ok() ? st.run.dataset.train : none, r.k, r.token);
     ImageResult out;
     out.request = r;
     out.input = tensor_to_image(image);
@@ -257,6 +261,21 @@ bool RunSession::startJob(const QString& name, Fn&& work) {
     return true;
 }
 
+bool RunSession::saveDataLocation(QString* error) {
+    if (!open_ || !state_ || info_.located.isEmpty() || !state_->run.config.data.fingerprint) {
+        if (error) *error = tr("no dataset was found by fingerprint for this run");
+        return false;
+    }
+    try {
+        app::save_data_location(info_.dir.toStdString(), info_.located.toStdString(), *state_->run.config.data.fingerprint);
+    } catch (const std::exception& e) {
+        if (error) *error = QString::fromStdString(e.what());
+        return false;
+    }
+    info_.located.clear();
+    return true;
+}
+
 bool RunSession::open(const QString& dir, const QString& data, int gridLimit) {
     if (busy()) return false;
     job_ = QStringLiteral("open");
@@ -265,13 +284,15 @@ bool RunSession::open(const QString& dir, const QString& data, int gridLimit) {
     Q_EMIT jobStarted(job_);
     QMetaObject::invokeMethod(
         long_ctx_,
-        [this, dir, data, gridLimit, batch = batch_] {
+        [this, dir, data, gridLimit, batch = batch_, dirs = data_dirs_] {
             try {
                 auto st = std::make_shared<SessionState>();
                 post([this] { Q_EMIT jobProgress(0.0, tr("reading the run and its dataset")); });
                 // No dataset given: open_run takes the one recorded in the run's config.
-                st->run = app::open_run(dir.toStdString(), data.toStdString(), torch::kCPU);
-                const std::string data_path = data.isEmpty() ? st->run.config.data.path : data.toStdString();
+                app::OpenOptions options;
+                for (const QString& d : dirs) options.data_dirs.push_back(d.toStdString());
+                st->run = app::open_run(dir.toStdString(), data.toStdString(), torch::kCPU, options);
+                const std::string& data_path = st->run.data_path;
                 // The click worker's own copy of the model (the long-job worker uses run.model).
                 st->image_model = load_model(app::weights_file(st->run.dir), torch::kCPU);
                 st->image_model->eval();
@@ -281,6 +302,8 @@ bool RunSession::open(const QString& dir, const QString& data, int gridLimit) {
                 InspectedRun info;
                 info.dir = dir, info.data = qs(data_path), info.name = QFileInfo(dir).fileName();
                 for (const auto& w : st->run.warnings) info.warnings << qs(w);
+                info.located = qs(st->run.located);
+                info.provenanceRefusal = qs(st->run.data_check.provenance_refusal);
                 for (const auto& n : st->run.dataset.class_names) info.classNames << qs(n);
                 info.classes = int(cfg.model.classes), info.depth = int(cfg.model.depth);
                 info.imageSize = int(cfg.model.image_size), info.channels = int(cfg.model.channels);

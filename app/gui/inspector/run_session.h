@@ -32,6 +32,12 @@ public:
     /// test images evenly spaced over the split (0: all) for the grid. Results of probes stored in
     /// the run's run.h5 (robustness, stability) are loaded too.
     bool open(const QString& dir, const QString& data, int gridLimit = 0);
+    /// Datasets (or folders of datasets) where a run's dataset is looked for by fingerprint when
+    /// it is not at its recorded path (the data directory, recent datasets).
+    void setDataDirs(const QStringList& dirs) { data_dirs_ = dirs; }
+    /// Re-point the open run to the dataset found by fingerprint (info().located), saved in the
+    /// run folder (data_location.json). False with `error` set when it cannot be written.
+    bool saveDataLocation(QString* error = nullptr);
     bool isOpen() const { return open_; }
     const InspectedRun& info() const { return info_; }
     const TestSet& testSet() const { return test_; }
@@ -93,6 +99,7 @@ private:
     std::atomic<bool> image_posted_{false};
     int serial_ = 0;
     int batch_ = 250;
+    QStringList data_dirs_;
 };
 
 }  // namespace vhmn::gui

@@ -20,6 +20,8 @@ struct InspectedRun {
     int epochs = -1;
     QString summary;  ///< one line: preset-like description
     QStringList warnings;  ///< what the user should know about the run (shown with the summary)
+    QString located;       ///< the run's dataset was found here by fingerprint: offer to re-point
+    QString provenanceRefusal;  ///< non-empty: source images are not shown (the data is not the run's)
 };
 
 /// The clicked image's corruption (the sliders). Applied to [0, 1] pixels, clamped.
