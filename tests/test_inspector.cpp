@@ -18,6 +18,12 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+#include "app/data_location.h"
 #include "app/experiment.h"
 #include "app/gui/inspector/figure_pack.h"
 #include "app/gui/inspector/inspector_view.h"
@@ -37,6 +43,7 @@
 
 using namespace vhmn;
 using namespace vhmn::gui;
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -265,6 +272,60 @@ private Q_SLOTS:
         qInfo("click-to-result on %s: median %.1f ms, p90 %.1f ms, max %.1f ms (%zu clicks)", qPrintable(run), median,
               p90, ms.back(), ms.size());
         QVERIFY2(median < 150.0, qPrintable(QString::number(median)));
+    }
+
+    void movedRunIsFoundByFingerprintAndRepointed() {
+        // A run whose recorded dataset path is gone (copied from another machine) is opened with
+        // the dataset found among the known ones; re-pointing writes data_location.json only.
+        QTemporaryDir dir;
+        const fs::path run = fs::path(dir.path().toStdString()) / "run";
+        fs::copy(shared_run().toStdString(), run, fs::copy_options::recursive);
+        auto cfg = nlohmann::json::parse(std::ifstream(run / "config.json"));
+        cfg["data"]["path"] = "/nonexistent/server/datasets/builtin-small";
+        std::ofstream(run / "config.json") << cfg.dump(2);
+        const std::string before = nlohmann::json::parse(std::ifstream(run / "config.json")).dump();
+        RunSession session;
+        session.setDataDirs({kData});
+        QVERIFY(session.open(QString::fromStdString(run.string()), {}, 20));
+        QSignalSpy opened(&session, &RunSession::jobFinished);
+        QVERIFY(opened.wait(120000) && session.isOpen());
+        QCOMPARE(session.info().located, kData);
+        QVERIFY(session.info().warnings.join(' ').contains("found the same images by fingerprint"));
+        QVERIFY(session.saveDataLocation());
+        QCOMPARE(app::saved_data_location(run.string()), kData.toStdString());
+        QCOMPARE(nlohmann::json::parse(std::ifstream(run / "config.json")).dump(), before);
+    }
+
+    void foreignTrainingDataShowsNoSourceImages() {
+        // The run's recorded training split differs from the dataset given: prototypes are shown
+        // without source pictures, and the refusal names both fingerprints.
+        QTemporaryDir dir;
+        const fs::path run = fs::path(dir.path().toStdString()) / "run";
+        fs::copy(shared_run().toStdString(), run, fs::copy_options::recursive);
+        auto cfg = nlohmann::json::parse(std::ifstream(run / "config.json"));
+        cfg["data"]["fingerprint"]["train"]["content"] = "0123456789abcdef";
+        std::ofstream(run / "config.json") << cfg.dump(2);
+        RunSession session;
+        QVERIFY(session.open(QString::fromStdString(run.string()), kData, 20));
+        QSignalSpy opened(&session, &RunSession::jobFinished);
+        QVERIFY(opened.wait(120000) && session.isOpen());
+        QVERIFY2(session.info().provenanceRefusal.contains("0123456789abcdef"), qPrintable(session.info().provenanceRefusal));
+        ImageResult result;
+        bool got = false;
+        connect(&session, &RunSession::imageReady, this, [&](const ImageResult& r) { result = r, got = true; });
+        ImageRequest r;
+        r.index = 3;
+        QVERIFY(session.requestImage(r) > 0);
+        QTRY_VERIFY_WITH_TIMEOUT(got, 60000);
+        int prototypes = 0;
+        for (const auto& b : result.blocks)
+            for (const auto* list : {&b.local, &b.global})
+                for (const auto& p : *list) {
+                    QVERIFY(p.sourceImage.isNull());
+                    QVERIFY(p.slot >= 0);  // the slot itself is still shown
+                    ++prototypes;
+                }
+        QVERIFY(prototypes > 0);
     }
 
     void memoryViewShowsCoreWeightsAndHits() {

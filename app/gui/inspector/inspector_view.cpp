@@ -182,6 +182,15 @@ InspectorView::InspectorView(RunSession* session, QWidget* parent) : QWidget(par
     });
 }
 
+namespace {
+/// Lines of plain text as HTML: each escaped, then joined with line breaks.
+QString escapedLines(const QStringList& lines) {
+    QStringList out;
+    for (const QString& l : lines) out << l.toHtmlEscaped();
+    return out.join(QStringLiteral("<br>"));
+}
+}  // namespace
+
 void InspectorView::onOpened() {
     const InspectedRun& info = session_->info();
     const TestSet& t = session_->testSet();
@@ -190,8 +199,7 @@ void InspectorView::onOpened() {
                       .arg(t.images.size())
                       .arg(t.accuracy, 0, 'f', 2) +
                   (info.warnings.isEmpty() ? QString()
-                                           : QStringLiteral("<br><span style='color:#b35900'>%1</span>")
-                                                 .arg(info.warnings.join(QStringLiteral("<br>")).toHtmlEscaped())));
+                                           : QStringLiteral("<br><span style='color:#b35900'>%1</span>").arg(escapedLines(info.warnings))));
     repoint_->setVisible(!info.located.isEmpty());
     repoint_->setEnabled(true);
     repoint_->setText(tr("Use %1 for this run from now on").arg(info.located));
