@@ -314,14 +314,20 @@ void write_run_record(const std::string& path, const RunConfig& config, const Hi
     });
 }
 
-RunRecord read_run_record(const std::string& path) {
+/// An existing run record opened read-only (FileError when missing or not HDF5; HDF5's own
+/// errors are thrown as H5::Exception for the caller to name).
+static H5::H5File open_record(const std::string& path) {
     std::error_code ec;
     if (!std::filesystem::exists(path, ec)) throw FileError(path, "no such file");
+    H5::Exception::dontPrint();
+    if (!H5::H5File::isHdf5(path)) throw FileError(path, "not an HDF5 file");
+    return H5::H5File(path, H5F_ACC_RDONLY);
+}
+
+RunRecord read_run_record(const std::string& path) {
     RunRecord r;
     try {
-        H5::Exception::dontPrint();
-        if (!H5::H5File::isHdf5(path)) throw FileError(path, "not an HDF5 file");
-        H5::H5File file(path, H5F_ACC_RDONLY);
+        H5::H5File file = open_record(path);
         auto root = file.openGroup("/");
         if (!root.attrExists("format") || get_string_attr(root, "format") != "vhmn-run-1")
             throw FileError(path, "not a V-HMN run record (no format \"vhmn-run-1\")");
@@ -361,13 +367,9 @@ RunRecord read_run_record(const std::string& path) {
 }
 
 RecordedImageHashes read_image_hashes(const std::string& path) {
-    std::error_code ec;
-    if (!std::filesystem::exists(path, ec)) throw FileError(path, "no such file");
     RecordedImageHashes h;
     try {
-        H5::Exception::dontPrint();
-        if (!H5::H5File::isHdf5(path)) throw FileError(path, "not an HDF5 file");
-        H5::H5File file(path, H5F_ACC_RDONLY);
+        H5::H5File file = open_record(path);
         if (!file.nameExists("/dataset")) return h;
         auto g = file.openGroup("/dataset");
         if (g.nameExists("train_image_hashes"))
@@ -400,12 +402,8 @@ void write_probe_record(const std::string& path, const ProbeResult& result) {
 }
 
 StoredProbe read_probe_record(const std::string& path, const std::string& name) {
-    std::error_code ec;
-    if (!std::filesystem::exists(path, ec)) throw FileError(path, "no such file");
     try {
-        H5::Exception::dontPrint();
-        if (!H5::H5File::isHdf5(path)) throw FileError(path, "not an HDF5 file");
-        H5::H5File file(path, H5F_ACC_RDONLY);
+        H5::H5File file = open_record(path);
         if (!file.exists("probes") || !file.openGroup("probes").exists(name))
             throw FileError(path, "has no probe '" + name + "' (run `vhmn probe " + name + "` first)");
         auto g = file.openGroup("probes").openGroup(name);
