@@ -404,12 +404,6 @@ int RunSession::requestImage(ImageRequest request) {
                     const QString message = QString::fromUtf8(e.what());
                     post([this, message] { Q_EMIT failed(QStringLiteral("inspector"), message); });
                 }
-                // Clicking for a long time leaves freed query buffers in the allocator (the policy
-                // keeps them for reuse): give them back every 10 s of clicking (a few ms).
-                if (!last_trim_.isValid() || last_trim_.elapsed() > kTrimEveryMs) {
-                    release_free_memory();
-                    last_trim_.start();
-                }
             },
             Qt::QueuedConnection);
     }

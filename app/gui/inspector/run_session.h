@@ -11,7 +11,6 @@
 #include <functional>
 #include <memory>
 
-#include <QElapsedTimer>
 #include <QMutex>
 #include <QObject>
 #include <QString>
@@ -101,8 +100,6 @@ private:
     int serial_ = 0;
     int batch_ = 250;
     QStringList data_dirs_;
-    static constexpr qint64 kTrimEveryMs = 10000;
-    QElapsedTimer last_trim_;  ///< image thread only: when its freed memory was last given back
 };
 
 }  // namespace vhmn::gui
