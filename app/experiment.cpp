@@ -171,9 +171,11 @@ OpenedRun open_run(const std::string& dir, const std::string& data_arg, const to
                                   " has its fingerprint (train " + describe(recorded.fingerprint->train) +
                                   "); give it with --data");
             }
+            std::string dirs;
+            for (const auto& d : options.data_dirs) dirs += " --data-dir " + d;
             run.warnings.push_back("the dataset " + dir + " was trained on (" + run.data_path + ") " + why +
                                    "; found the same images by fingerprint at " + found->path +
-                                   " and used it (`vhmn data locate " + dir + " --save` re-points the run to it)");
+                                   " and used it (`vhmn data locate " + dir + dirs + " --save` re-points the run to it)");
             run.located = run.data_path = found->path;
             run.dataset = {};
         }
