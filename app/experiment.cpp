@@ -149,38 +149,42 @@ OpenedRun open_run(const std::string& dir, const std::string& data_arg, const to
     const std::string record = (fs::path(dir) / run_files::kRecord).string();
     RecordedData recorded;
     recorded.fingerprint = cfg.data.fingerprint;
-    if (data_arg.empty() && recorded.fingerprint && !options.data_dirs.empty()) {
+    std::vector<std::string> data_dirs = options.data_dirs;
+    for (const auto& d : data_dirs_from_env()) data_dirs.push_back(d);
+    // The dataset read and its fingerprint (with per-image hashes), made once for the check.
+    std::optional<DataFingerprint> found_fp;
+    auto read = [&] {
+        run.dataset = data::load_dataset(run.data_path, load);
+        if (recorded.fingerprint) found_fp = fingerprint_data(run.dataset.train, run.dataset.test, run.dataset.train, true);
+    };
+    if (data_arg.empty() && recorded.fingerprint && !data_dirs.empty()) {
         std::string why;
         if (!is_dataset(run.data_path)) {
             why = "is not there";
         } else {
-            run.dataset = data::load_dataset(run.data_path, load);
-            const auto f = fingerprint_data(run.dataset.train, run.dataset.test, run.dataset.train, false);
-            if (compare_fingerprints(recorded.fingerprint->train, f.train).match == FingerprintMatch::Different ||
-                compare_fingerprints(recorded.fingerprint->test, f.test).match == FingerprintMatch::Different)
+            read();
+            if (compare_fingerprints(recorded.fingerprint->train, found_fp->train).match == FingerprintMatch::Different ||
+                compare_fingerprints(recorded.fingerprint->test, found_fp->test).match == FingerprintMatch::Different)
                 why = "holds other images";
         }
         if (!why.empty()) {
             int searched = 0;
-            const auto found = locate_dataset(*recorded.fingerprint, candidate_datasets(options.data_dirs), load, &searched);
-            if (!found) {
-                std::string dirs;
-                for (const auto& d : options.data_dirs) dirs += (dirs.empty() ? "" : ", ") + d;
+            const auto found = locate_dataset(*recorded.fingerprint, candidate_datasets(data_dirs), load, &searched);
+            std::string dirs;
+            for (const auto& d : data_dirs) dirs += " --data-dir " + d;
+            if (!found)
                 throw ConfigError("the dataset " + dir + " was trained on (" + run.data_path + ") " + why + ", and none of the " +
-                                  std::to_string(searched) + " datasets in " + dirs +
+                                  std::to_string(searched) + " datasets in" + dirs +
                                   " has its fingerprint (train " + describe(recorded.fingerprint->train) +
                                   "); give it with --data");
-            }
-            std::string dirs;
-            for (const auto& d : options.data_dirs) dirs += " --data-dir " + d;
             run.warnings.push_back("the dataset " + dir + " was trained on (" + run.data_path + ") " + why +
                                    "; found the same images by fingerprint at " + found->path +
                                    " and used it (`vhmn data locate " + dir + dirs + " --save` re-points the run to it)");
             run.located = run.data_path = found->path;
-            run.dataset = {};
+            read();
         }
     }
-    if (run.dataset.classes() == 0) run.dataset = data::load_dataset(run.data_path, load);
+    if (run.dataset.classes() == 0) read();
     if (run.dataset.classes() != cfg.model.classes ||
         (!cfg.data.class_names.empty() && run.dataset.class_names != cfg.data.class_names))
         throw ConfigError("--data " + run.data_path + " (" + run.dataset.name + ", " +
@@ -199,7 +203,7 @@ OpenedRun open_run(const std::string& dir, const std::string& data_arg, const to
     }
     DataCheckOptions check;
     check.run = dir, check.data = run.data_path, check.allow_other_test = options.allow_other_data;
-    run.data_check = check_data(recorded, run.dataset, check);
+    run.data_check = check_data(recorded, run.dataset, check, found_fp ? &*found_fp : nullptr);
     run.warnings.insert(run.warnings.end(), run.data_check.warnings.begin(), run.data_check.warnings.end());
     return run;
 }

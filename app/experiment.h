@@ -70,7 +70,8 @@ struct OpenOptions {
     bool allow_other_data = false;       ///< a different test split is a loud warning (eval only)
     std::vector<std::string> data_dirs;  ///< where to look for the run's dataset by fingerprint when
                                          ///< no dataset is given and the recorded one is gone or
-                                         ///< other (datasets, or folders of datasets)
+                                         ///< other (datasets, or folders of datasets); the folders
+                                         ///< of $VHMN_DATA_DIR are searched after these
 };
 
 /// The weights of a run folder: model.pt when training finished, else the last checkpoint.pt.

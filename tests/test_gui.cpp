@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include <QAction>
+#include <QComboBox>
 #include <QElapsedTimer>
 #include <QProcess>
 #include <QSettings>
@@ -22,6 +23,7 @@
 #include "app/gui/training_controller.h"
 #include "core/run_record.h"
 #include <nlohmann/json.hpp>
+#include "tests/dataset_writers.h"
 #include "tests/suite.h"
 #include "widgets/curve_plot.h"
 
@@ -76,6 +78,26 @@ bool cli_train(const QString& out, const QString& lr) {
 class TestGui : public QObject {
     Q_OBJECT
 private Q_SLOTS:
+    void dataDirectoryOffersItsDatasets() {
+        // The panel lists the data directory's datasets (the same search a moved run uses), and the
+        // directory itself when it is one.
+        QTemporaryDir tmp;
+        const fs::path root = tmp.path().toStdString();
+        test::writers::write_cifar10(root / "cifar" / "cifar-10-batches-bin");
+        fs::create_directories(root / "notes");
+        test::writers::write_text(root / "notes" / "readme.txt", "not a dataset");
+        auto w = make_window(tmp, 1, QStringLiteral("r"));
+        auto* combo = w->panel()->findChild<QComboBox*>(QStringLiteral("dataset"));
+        QVERIFY(combo);
+        w->panel()->setDataDir(QString::fromStdString(root.string()));
+        QVERIFY(combo->findText(QString::fromStdString((root / "cifar").string())) >= 0);
+        QVERIFY(combo->findText(QString::fromStdString((root / "notes").string())) < 0);
+        const int before = combo->count();
+        w->panel()->setDataDir(QString::fromStdString((root / "cifar").string()));  // a dataset itself
+        QCOMPARE(combo->count(), before);  // already listed: not added twice
+        QVERIFY(w->panel()->knownDataPlaces().contains(QString::fromStdString((root / "cifar").string())));
+    }
+
     void trainingUpdatesCurvesAndFinishes() {
         QTemporaryDir tmp;
         auto w = make_window(tmp, 3, QStringLiteral("short"));

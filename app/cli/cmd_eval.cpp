@@ -4,7 +4,6 @@
 
 #include "app/cli/commands.h"
 #include "app/cli/progress.h"
-#include "app/data_location.h"
 #include "app/experiment.h"
 #include "core/runtime.h"
 
@@ -38,7 +37,6 @@ void add_eval(CLI::App& app) {
         app::OpenOptions opts;
         opts.allow_other_data = o->allow_other;
         opts.data_dirs = o->data_dirs;
-        for (const auto& d : app::data_dirs_from_env()) opts.data_dirs.push_back(d);
         const app::OpenedRun run = app::open_run(o->dir, o->data, device, opts);
         print_warnings(run.warnings);
         VHMN model = run.model;

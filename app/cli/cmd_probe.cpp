@@ -9,7 +9,6 @@
 
 #include "app/cli/commands.h"
 #include "app/cli/progress.h"
-#include "app/data_location.h"
 #include "app/experiment.h"
 #include "core/error.h"
 #include "core/runtime.h"
@@ -52,7 +51,6 @@ Session open(const CommonOpts& o, bool provenance = false) {
     const auto device = parse_device(o.device);
     app::OpenOptions opts;
     opts.data_dirs = o.data_dirs;
-    for (const auto& d : app::data_dirs_from_env()) opts.data_dirs.push_back(d);
     Session s{device, app::open_run(o.dir, o.data, device, opts)};
     if (provenance) s.run.provenance_train();
     print_warnings(s.run.warnings);

@@ -20,6 +20,7 @@
 #include <QSpinBox>
 #include <QVBoxLayout>
 
+#include "app/data_location.h"
 #include "core/config.h"
 #include "core/error.h"
 #include "core/runtime.h"
@@ -255,15 +256,10 @@ QStringList ExperimentPanel::knownDataPlaces() const {
 
 void ExperimentPanel::setDataDir(const QString& dir) {
     data_dir_ = dir;
-    QDir d(dir);
-    if (!d.exists()) return;
-    for (const QFileInfo& fi : d.entryInfoList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Name)) {
-        try {
-            data::detect_format(fi.absoluteFilePath().toStdString());
-        } catch (const std::exception&) {
-            continue;  // not a dataset
-        }
-        if (dataset_->findText(fi.absoluteFilePath()) < 0) dataset_->addItem(fi.absoluteFilePath());
+    // The folder's datasets (or the folder itself when it is one), as a moved run is looked for.
+    for (const auto& p : app::candidate_datasets({QDir(dir).absolutePath().toStdString()})) {
+        const QString path = QString::fromStdString(p);
+        if (dataset_->findText(path) < 0) dataset_->addItem(path);
     }
 }
 

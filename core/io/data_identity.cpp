@@ -40,7 +40,8 @@ data::Split reorder_split(const data::Split& split, const std::vector<int64_t>& 
     return out;
 }
 
-DataCheck check_data(const RecordedData& rec, data::Dataset& ds, const DataCheckOptions& o) {
+DataCheck check_data(const RecordedData& rec, data::Dataset& ds, const DataCheckOptions& o,
+                     const DataFingerprint* found) {
     DataCheck c;
     if (!rec.fingerprint) {
         c.warnings.push_back(o.run + " was trained before runs recorded their data's fingerprint: " + o.data +
@@ -51,7 +52,9 @@ DataCheck check_data(const RecordedData& rec, data::Dataset& ds, const DataCheck
     c.recorded = true;
     const DataFingerprint& r = *rec.fingerprint;
 
-    const SplitFingerprint test = fingerprint_split(ds.test, true);
+    const DataFingerprint made = found ? DataFingerprint{} : fingerprint_data(ds.train, ds.test, ds.train, true);
+    const SplitFingerprint& test = found ? found->test : made.test;
+    const SplitFingerprint& train = found ? found->train : made.train;
     c.test = compare_fingerprints(r.test, test);
     if (c.test.match == FingerprintMatch::Different) {
         const std::string msg = "the test split of " + o.data + " is not the one " + o.run + " was trained with (" +
@@ -67,7 +70,6 @@ DataCheck check_data(const RecordedData& rec, data::Dataset& ds, const DataCheck
                                               "this dataset's own"));
     }
 
-    const SplitFingerprint train = fingerprint_split(ds.train, true);
     c.train = compare_fingerprints(r.train, train);
     if (c.train.match == FingerprintMatch::Different) {
         c.provenance_refusal = "the training split of " + o.data + " is not the one " + o.run + " was trained on (" +

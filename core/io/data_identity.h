@@ -44,8 +44,10 @@ struct DataCheck {
 
 /// Compare `dataset` (full splits as read) with what a run recorded, reordering its splits into
 /// the run's order where the same images come in another order. Throws ConfigError when the
-/// test split differs (unless allowed).
-DataCheck check_data(const RecordedData& recorded, data::Dataset& dataset, const DataCheckOptions& options);
+/// test split differs (unless allowed). `found`: the dataset's fingerprint with per-image hashes
+/// when the caller already made it (else it is made here).
+DataCheck check_data(const RecordedData& recorded, data::Dataset& dataset, const DataCheckOptions& options,
+                     const DataFingerprint* found = nullptr);
 
 /// Resuming needs exactly the data the run was trained on, in the same order, and the same
 /// training subset: ConfigError naming both fingerprints and what differs otherwise.
