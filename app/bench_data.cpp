@@ -40,20 +40,21 @@ DataBenchResult bench_on_data(const DataBenchRequest& r) {
     PhaseTimer load_timer;
     PreparedData data = prepare_data(r.data, 1.0, 1.0, r.seed);
     RunConfig cfg;
-    VHMN trained{nullptr};
+    Model trained{nullptr};
     if (!r.run.empty()) {
         OpenedRun run = open_run(r.run, r.data, device);
         cfg = run.config;
         trained = run.model;
     } else {
         cfg.preset = r.preset;
-        cfg.model = preset(r.preset);
+        cfg.model = preset(r.preset, r.arch);
         cfg.model.image_size = data.dataset.image_size();
         cfg.model.channels = data.dataset.channels();
         cfg.model.classes = data.dataset.classes();
         cfg.model.validate();
         cfg.data = data.info;
     }
+    out.arch = cfg.model.arch;
     out.dataset = data.dataset.name + " (" + data.dataset.format + ")";
     out.load = load_timer.elapsed(data.dataset.train.size() + data.dataset.test.size());
 
@@ -77,7 +78,7 @@ DataBenchResult bench_on_data(const DataBenchRequest& r) {
     out.train = train_timer.elapsed(n);
 
     // One evaluation pass over the test split (the run's model, else the one just trained).
-    VHMN model = trained ? trained : trainer.model();
+    Model model = trained ? trained : trainer.model();
     data::Split test = data.dataset.test;
     if (r.eval_images > 0 && r.eval_images < test.size()) {
         test.images = test.images.slice(0, 0, r.eval_images), test.labels = test.labels.slice(0, 0, r.eval_images);

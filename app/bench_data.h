@@ -11,6 +11,7 @@ namespace vhmn::app {
 struct DataBenchRequest {
     std::string data;               ///< dataset path
     std::string preset = "cpu-tiny";
+    std::string arch = "vhmn";      ///< architecture of the model trained (without a run)
     std::string run;                ///< optional trained run: evaluated (and its model config trained)
     std::string augment = "paper";
     std::string device = "cpu";
@@ -30,6 +31,7 @@ struct PhaseTime {
 
 struct DataBenchResult {
     std::string dataset;
+    std::string arch;  ///< of the model trained and evaluated
     PhaseTime load, train, eval;
     EvalResult eval_result;
     int64_t batch = 0, eval_batch = 0, train_steps = 0;

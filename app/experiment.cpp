@@ -63,6 +63,10 @@ std::unique_ptr<Trainer> make_trainer(const TrainRequest& req) {
             throw FileError((out / run_files::kCheckpoint).string(),
                             "no run to resume here (neither checkpoint.pt nor config.json)");
         cfg = read_run_config(req.out);
+        if (req.arch_given && req.model.arch != cfg.model.arch)
+            throw ConfigError("--arch " + req.model.arch + ": the run in " + req.out + " is a " +
+                              arch_display_name(cfg.model.arch) + " (arch '" + cfg.model.arch +
+                              "'); resume it with --arch " + cfg.model.arch + " or without --arch");
         if (req.train.epochs > cfg.train.epochs) cfg.train.epochs = req.train.epochs;
         cfg.train.device = req.train.device;
     } else {

@@ -24,6 +24,7 @@ struct TrainRequest {
     double fraction = 1.0;
     double imbalance = 1.0;
     bool resume = false;
+    bool arch_given = false;       ///< model.arch was chosen explicitly (a resume must match it)
 };
 
 /// A dataset read and subset for training, with its normalisation statistics.
@@ -50,7 +51,7 @@ std::unique_ptr<Trainer> make_trainer(const TrainRequest& request);
 struct OpenedRun {
     std::string dir;
     RunConfig config;
-    VHMN model{nullptr};
+    Model model{nullptr};
     data::Dataset dataset;  ///< the full dataset as read: test images are probed, train images
                             ///< are the sources of the stored memories (provenance indices)
     int64_t epochs = -1;    ///< epochs the weights were trained for (−1: unknown)

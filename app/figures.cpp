@@ -25,7 +25,7 @@ ProbeControl stage(const ProbeControl& c, double from, double to) {
 }  // namespace
 
 void compute_figure_data(OpenedRun& run, const FigureOptions& o, FigureData& d, const ProbeControl& control) {
-    auto in = probe_input(run, run.model->pos_embed.device(), o.batch, o.limit);
+    auto in = probe_input(run, run.model->parameters().front().device(), o.batch, o.limit);
     const int64_t depth = run.model->config().depth;
     if (d.robustness.empty()) {
         d.robustness = probe_robustness(in, robustness_corruptions(), o.iterations, o.seed, stage(control, 0.0, 0.45));

@@ -20,15 +20,46 @@ ModelSummary summarize(const std::string& preset_name, const ModelConfig& cfg) {
     return {preset_name, cfg, count_parameters(cfg), forward_flops(cfg), bank_bytes(cfg)};
 }
 
+std::string architecture_table(const std::vector<ModelSummary>& summaries) {
+    std::string out;
+    char line[200];
+    std::snprintf(line, sizeof line, "%-12s %-15s %12s %10s %12s %6s %6s\n", "arch", "preset", "parameters", "",
+                  "FLOPs/image", "D", "depth");
+    out += line;
+    for (const auto& s : summaries) {
+        std::snprintf(line, sizeof line, "%-12s %-15s %12lld %10s %12s %6lld %6lld\n",
+                      arch_display_name(s.config.arch).c_str(), s.preset.c_str(), (long long)s.parameters,
+                      ("(" + human_count(double(s.parameters)) + ")").c_str(),
+                      human_count(double(s.flops_per_image)).c_str(), (long long)s.config.dim,
+                      (long long)s.config.depth);
+        out += line;
+    }
+    return out;
+}
+
 std::vector<std::pair<std::string, std::string>> ModelSummary::rows() const {
     const auto& c = config;
     auto s = [](int64_t v) { return std::to_string(v); };
-    return {
+    std::vector<std::pair<std::string, std::string>> rows = {
+        {"Architecture", arch_display_name(c.arch)},
         {"Preset", preset},
         {"Parameters", human_count(double(parameters)) + " (" + s(parameters) + ")"},
-        {"Forward FLOPs / image", human_count(double(flops_per_image)) + " (T = " + s(c.iterations) + ")"},
+        {"Forward FLOPs / image",
+         human_count(double(flops_per_image)) + (c.has_memory() ? " (T = " + s(c.iterations) + ")" : "")},
         {"Input", s(c.image_size) + "×" + s(c.image_size) + "×" + s(c.channels) + ", " + s(c.classes) + " classes"},
         {"Patch / tokens", s(c.patch) + " / " + s(c.tokens()) + " (" + s(c.grid()) + "×" + s(c.grid()) + ")"},
+    };
+    if (!c.has_memory()) {
+        rows.push_back({"Embedding D", s(c.dim)});
+        rows.push_back({"Depth", s(c.depth)});
+        rows.push_back({"MLP ratio", s(c.mlp_ratio)});
+        if (c.arch == "vit") rows.push_back({"Attention heads", s(c.heads)});
+        if (c.arch == "mixer") rows.push_back({"Token-mixing MLP width", s(c.token_hidden)});
+        if (c.arch == "poolformer") rows.push_back({"Pooling window", s(c.pool_size) + "×" + s(c.pool_size)});
+        rows.push_back({"Memory banks", "none (a baseline)"});
+        return rows;
+    }
+    std::vector<std::pair<std::string, std::string>> memory = {
         {"Embedding D / latent L", s(c.dim) + " / " + s(c.latent)},
         {"Depth", s(c.depth)},
         {"Local window k", s(c.window) + "×" + s(c.window)},
@@ -39,19 +70,25 @@ std::vector<std::pair<std::string, std::string>> ModelSummary::rows() const {
         {"Refinement T / β init", s(c.iterations) + " / " + std::to_string(c.beta_init).substr(0, 4)},
         {"Local writes / image", s(c.tokens_per_image)},
     };
+    rows.insert(rows.end(), memory.begin(), memory.end());
+    return rows;
 }
 
 nlohmann::json ModelSummary::to_json() const {
-    return {
+    nlohmann::json j = {
+        {"arch", config.arch},
         {"preset", preset},
         {"parameters", parameters},
         {"forward_flops_per_image", flops_per_image},
         {"bank_bytes", bank_bytes},
-        {"local_slots_per_block", config.local_per_class() * config.classes},
-        {"global_slots_per_block", config.global_per_class() * config.classes},
         {"tokens", config.tokens()},
         {"config", config},
     };
+    if (config.has_memory()) {
+        j["local_slots_per_block"] = config.local_per_class() * config.classes;
+        j["global_slots_per_block"] = config.global_per_class() * config.classes;
+    }
+    return j;
 }
 
 }  // namespace vhmn::app

@@ -24,6 +24,9 @@ struct ModelSummary {
 
 ModelSummary summarize(const std::string& preset_name, const ModelConfig& cfg);
 
+/// A plain-text table of several summaries: architecture, preset, parameters, FLOPs, D, depth.
+std::string architecture_table(const std::vector<ModelSummary>& summaries);
+
 /// "9.78 M", "1.23 G" …
 std::string human_count(double value);
 

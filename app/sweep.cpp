@@ -7,6 +7,8 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/stats.h"
+#include "core/train_config.h"
 
 namespace vhmn::app {
 namespace fs = std::filesystem;
@@ -28,12 +30,13 @@ std::string run_name(const nlohmann::json& fields, uint64_t seed) {
     return name;
 }
 
-/// Apply fields in a fixed order: preset (resets the model), augment (resets the recipe), rest.
+/// Apply fields in a fixed order: preset and arch (reset the model), augment (resets the recipe),
+/// then the rest.
 void apply_all(TrainRequest& r, const nlohmann::json& fields) {
-    if (fields.contains("preset")) apply_field(r, "preset", fields.at("preset"));
-    if (fields.contains("augment")) apply_field(r, "augment", fields.at("augment"));
+    for (const char* first : {"preset", "arch", "augment"})
+        if (fields.contains(first)) apply_field(r, first, fields.at(first));
     for (auto it = fields.begin(); it != fields.end(); ++it)
-        if (it.key() != "preset" && it.key() != "augment") apply_field(r, it.key(), *it);
+        if (it.key() != "preset" && it.key() != "arch" && it.key() != "augment") apply_field(r, it.key(), *it);
 }
 
 double sample_std(const std::vector<double>& v) {
@@ -49,13 +52,21 @@ double sample_std(const std::vector<double>& v) {
 }  // namespace
 
 void apply_field(TrainRequest& r, const std::string& key, const nlohmann::json& v) {
-    auto need = [&](bool ok, const char* what) {
+    auto need = [&](bool ok, const std::string& what) {
         if (!ok) throw ConfigError("field '" + key + "': expected " + what + ", got " + v.dump());
     };
     if (key == "preset") {
         need(v.is_string(), "a preset name");
         r.preset = v.get<std::string>();
-        r.model = preset(r.preset);
+        r.model = preset(r.preset, r.model.arch);
+    } else if (key == "arch") {
+        need(v.is_string(), "an architecture name (" + [] {
+            std::string names;
+            for (const auto& a : arch_names()) names += (names.empty() ? "" : ", ") + a;
+            return names;
+        }() + ")");
+        r.model = preset(r.preset, v.get<std::string>());
+        r.arch_given = true;
     } else if (key == "augment") {
         need(v.is_string(), "a recipe name (none, basic, paper, imagenet)");
         r.augment = data::AugmentConfig::recipe(v.get<std::string>());  // label_smoothing is applied after
@@ -71,7 +82,7 @@ void apply_field(TrainRequest& r, const std::string& key, const nlohmann::json& 
         if (train.contains(key)) {
             train[key] = v;
             r.train = train.get<TrainConfig>();
-        } else if (model.contains(key)) {
+        } else if (model.contains(key) || !field_arch(key).empty()) {  // another family's field: refused by name
             model[key] = v;
             r.model = model.get<ModelConfig>();
         } else {
@@ -212,12 +223,14 @@ SweepOutcome summarize_sweep(const SweepSpec& spec) {
     run_cols.push_back("seconds");
     out.runs = Table(run_cols);
     std::vector<std::string> sum_cols(keys);
+    sum_cols.push_back("parameters");  // of the case's model (the tables list size beside accuracy)
     sum_cols.push_back("seeds");
     for (const auto& m : spec.metrics) sum_cols.push_back(m + "_mean"), sum_cols.push_back(m + "_std");
     out.summary = Table(sum_cols);
 
     std::vector<std::string> case_order;  // field signature → metric values over seeds
     std::map<std::string, std::pair<nlohmann::json, std::vector<std::vector<double>>>> cases;
+    std::map<std::string, int64_t> parameters;
     for (const auto& r : runs) {
         const fs::path result = fs::path(r.request.out) / kResult;
         if (!fs::exists(result)) continue;
@@ -236,6 +249,14 @@ SweepOutcome summarize_sweep(const SweepSpec& spec) {
         if (entry.second.empty()) {
             case_order.push_back(sig);
             entry.first = r.fields;
+            // Parameters as trained (inputs and classes come from the data): the run's own config.
+            int64_t params = 0;
+            try {
+                params = count_parameters(read_run_config(r.request.out).model);
+            } catch (const std::exception&) {
+                params = count_parameters(r.request.model);
+            }
+            parameters[sig] = params;
             entry.second.resize(spec.metrics.size());
         }
         for (size_t m = 0; m < spec.metrics.size(); ++m) {
@@ -250,6 +271,7 @@ SweepOutcome summarize_sweep(const SweepSpec& spec) {
         const auto& [fields, values] = cases[sig];
         std::vector<Cell> row;
         for (const auto& k : keys) row.emplace_back(fields.contains(k) ? value_text(fields[k]) : std::string("-"));
+        row.emplace_back(parameters[sig]);
         row.emplace_back(int64_t(values.front().size()));
         for (const auto& v : values) {
             double mean = 0;

@@ -4,7 +4,7 @@
 #include <chrono>
 
 #include "core/error.h"
-#include "core/model.h"
+#include "core/models/vhmn.h"
 #include "core/runtime.h"
 #include "core/torch_compat.h"
 
@@ -21,7 +21,7 @@ BenchResult benchmark(const ModelConfig& cfg, int64_t batch, int64_t steps, cons
     if (batch < 1) throw ConfigError("--batch must be at least 1");
     if (steps < 1) throw ConfigError("--steps must be at least 1");
     torch::manual_seed(0);
-    VHMN model(cfg);
+    Model model = make_model(cfg);
     model->to(device);
     model->refresh_memory();
     torch::optim::Adam opt(model->parameters(), torch::optim::AdamOptions(1e-3).weight_decay(5e-5));

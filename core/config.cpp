@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <functional>
+#include <algorithm>
 #include <map>
 #include <sstream>
 
@@ -16,23 +17,36 @@ namespace {
 struct IntField {
     const char* name;
     int64_t ModelConfig::*member;
-    bool shape;  // changes a tensor shape
+    bool shape;        // changes a tensor shape
+    const char* arch;  // "" shared by every family, else the one family that has it
 };
 const IntField kIntFields[] = {
-    {"image_size", &ModelConfig::image_size, true},
-    {"channels", &ModelConfig::channels, true},
-    {"classes", &ModelConfig::classes, true},
-    {"patch", &ModelConfig::patch, true},
-    {"dim", &ModelConfig::dim, true},
-    {"latent", &ModelConfig::latent, true},
-    {"depth", &ModelConfig::depth, true},
-    {"window", &ModelConfig::window, true},
-    {"mlp_ratio", &ModelConfig::mlp_ratio, true},
-    {"local_slots", &ModelConfig::local_slots, true},
-    {"global_slots", &ModelConfig::global_slots, true},
-    {"iterations", &ModelConfig::iterations, false},
-    {"tokens_per_image", &ModelConfig::tokens_per_image, false},
+    {"image_size", &ModelConfig::image_size, true, ""},
+    {"channels", &ModelConfig::channels, true, ""},
+    {"classes", &ModelConfig::classes, true, ""},
+    {"patch", &ModelConfig::patch, true, ""},
+    {"dim", &ModelConfig::dim, true, ""},
+    {"latent", &ModelConfig::latent, true, "vhmn"},
+    {"depth", &ModelConfig::depth, true, ""},
+    {"window", &ModelConfig::window, true, "vhmn"},
+    {"mlp_ratio", &ModelConfig::mlp_ratio, true, ""},
+    {"local_slots", &ModelConfig::local_slots, true, "vhmn"},
+    {"global_slots", &ModelConfig::global_slots, true, "vhmn"},
+    {"iterations", &ModelConfig::iterations, false, "vhmn"},
+    {"tokens_per_image", &ModelConfig::tokens_per_image, false, "vhmn"},
+    {"heads", &ModelConfig::heads, false, "vit"},
+    {"token_hidden", &ModelConfig::token_hidden, true, "mixer"},
+    {"pool_size", &ModelConfig::pool_size, false, "poolformer"},
 };
+
+bool belongs(const IntField& f, const std::string& arch) { return !*f.arch || arch == f.arch; }
+
+/// The error for a field another family owns.
+[[noreturn]] void foreign_field(const std::string& field, const std::string& owner, const std::string& arch) {
+    std::string why = owner == "vhmn" ? " (memory banks and refinement exist only in V-HMN)" : "";
+    throw ConfigError("model field '" + field + "' is " + arch_display_name(owner) + "-only; a " +
+                      arch_display_name(arch) + " (arch '" + arch + "') has no such setting" + why);
+}
 
 void require(bool ok, const std::string& field, const std::string& problem) {
     if (!ok) throw ConfigError("config field '" + field + "': " + problem);
@@ -41,7 +55,9 @@ void require(bool ok, const std::string& field, const std::string& problem) {
 }  // namespace
 
 void ModelConfig::validate() const {
+    validate_arch(arch);
     for (const auto& f : kIntFields) {
+        if (!belongs(f, arch)) continue;
         const int64_t v = this->*f.member;
         if (std::string(f.name) == "iterations") {
             require(v >= 0 && v <= 64, f.name, "must be between 0 and 64, got " + std::to_string(v));
@@ -52,6 +68,20 @@ void ModelConfig::validate() const {
     require(image_size % patch == 0, "patch",
             "image_size " + std::to_string(image_size) + " is not a multiple of patch " +
                 std::to_string(patch));
+    require(dim <= 65536 && depth <= 1024 && image_size <= 4096 && channels <= 64, "config",
+            "a size is absurdly large");
+    if (arch == "vit") {
+        require(dim % heads == 0, "heads",
+                "dim " + std::to_string(dim) + " is not a multiple of heads " + std::to_string(heads));
+    } else if (arch == "mixer") {
+        require(token_hidden <= 65536, "token_hidden", "is absurdly large");
+    } else if (arch == "poolformer") {
+        require(pool_size % 2 == 1, "pool_size", "must be odd (a window centred on the token), got " +
+                                                     std::to_string(pool_size));
+        require(pool_size <= 2 * grid() + 1, "pool_size",
+                std::to_string(pool_size) + " is larger than the token grid allows");
+    }
+    if (!has_memory()) return;
     require(window % 2 == 1, "window", "must be odd (k×k neighbourhood centred on the token), got " +
                                            std::to_string(window));
     require(window <= 2 * grid() + 1, "window",
@@ -66,15 +96,18 @@ void ModelConfig::validate() const {
             "cannot exceed the " + std::to_string(tokens()) + " tokens of an image");
     require(std::isfinite(beta_init) && beta_init >= 0.0 && beta_init <= 1.0, "beta_init",
             "must be in [0, 1]");
-    require(dim <= 65536 && latent <= 65536 && depth <= 1024 && local_slots <= (1 << 24) &&
-                global_slots <= (1 << 24) && image_size <= 4096 && channels <= 64,
-            "config", "a size is absurdly large");
+    require(latent <= 65536 && local_slots <= (1 << 24) && global_slots <= (1 << 24), "config",
+            "a size is absurdly large");
 }
 
 std::vector<std::string> ModelConfig::shape_differences(const ModelConfig& other) const {
     std::vector<std::string> out;
+    if (arch != other.arch) {
+        out.push_back("arch: " + arch + " vs " + other.arch);
+        return out;  // nothing else is comparable
+    }
     for (const auto& f : kIntFields) {
-        if (f.shape && this->*f.member != other.*f.member) {
+        if (f.shape && belongs(f, arch) && this->*f.member != other.*f.member) {
             out.push_back(std::string(f.name) + ": " + std::to_string(this->*f.member) + " vs " +
                           std::to_string(other.*f.member));
         }
@@ -83,9 +116,46 @@ std::vector<std::string> ModelConfig::shape_differences(const ModelConfig& other
 }
 
 bool ModelConfig::operator==(const ModelConfig& o) const {
+    if (arch != o.arch) return false;
     for (const auto& f : kIntFields)
-        if (this->*f.member != o.*f.member) return false;
-    return beta_init == o.beta_init;
+        if (belongs(f, arch) && this->*f.member != o.*f.member) return false;
+    return !has_memory() || beta_init == o.beta_init;
+}
+
+const std::vector<std::string>& arch_names() {
+    static const std::vector<std::string> names = {"vhmn", "vit", "mixer", "poolformer"};
+    return names;
+}
+
+std::string arch_display_name(const std::string& arch) {
+    if (arch == "vhmn") return "V-HMN";
+    if (arch == "vit") return "ViT";
+    if (arch == "mixer") return "MLP-Mixer";
+    if (arch == "poolformer") return "PoolFormer";
+    return arch;
+}
+
+void validate_arch(const std::string& arch) {
+    const auto& names = arch_names();
+    if (std::find(names.begin(), names.end(), arch) != names.end()) return;
+    std::string known;
+    for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
+    throw ConfigError("unknown architecture '" + arch + "' (known: " + known + ")");
+}
+
+std::vector<std::string> arch_only_fields(const std::string& arch) {
+    std::vector<std::string> out;
+    for (const auto& f : kIntFields)
+        if (arch == f.arch) out.emplace_back(f.name);
+    if (arch == "vhmn") out.emplace_back("beta_init");
+    return out;
+}
+
+std::string field_arch(const std::string& field) {
+    if (field == "beta_init") return "vhmn";
+    for (const auto& f : kIntFields)
+        if (field == f.name) return f.arch;
+    return "";
 }
 
 const std::vector<std::string>& preset_names() {
@@ -94,7 +164,8 @@ const std::vector<std::string>& preset_names() {
     return names;
 }
 
-ModelConfig preset(const std::string& name) {
+namespace {
+ModelConfig vhmn_preset(const std::string& name) {
     ModelConfig c;
     // Values from DESIGN.md §1 / paper A.6.
     //
@@ -124,16 +195,62 @@ ModelConfig preset(const std::string& name) {
     return c;
 }
 
+/// A baseline's size at a preset: {dim, depth, mlp_ratio, family field}. Chosen so that the
+/// parameter count is about the V-HMN preset's (cpu-*: within 10 %) or, for paper-small, the
+/// paper's Table 4 (ViT 7.16 M, MLP-Mixer 8.71 M, MetaFormer 6.99 M at 32×32); `vhmn info --arch A`
+/// prints the counts. Inputs and patch size are the V-HMN preset's.
+struct BaselineSize {
+    int64_t dim, depth, mlp_ratio, extra;
+};
+BaselineSize baseline_size(const std::string& preset, const std::string& arch) {
+    // extra: ViT heads, Mixer token-MLP width, PoolFormer pool window.
+    static const std::map<std::string, std::map<std::string, BaselineSize>> sizes = {
+        {"cpu-tiny", {{"vit", {80, 4, 4, 4}}, {"mixer", {96, 4, 4, 48}}, {"poolformer", {96, 4, 4, 3}}}},
+        {"cpu-small", {{"vit", {160, 4, 4, 4}}, {"mixer", {192, 4, 4, 96}}, {"poolformer", {192, 4, 4, 3}}}},
+        {"paper-small", {{"vit", {256, 9, 4, 8}}, {"mixer", {416, 6, 4, 208}}, {"poolformer", {384, 6, 4, 3}}}},
+        {"paper-imagenet", {{"vit", {768, 12, 4, 12}}, {"mixer", {896, 12, 4, 448}}, {"poolformer", {832, 16, 4, 3}}}},
+    };
+    return sizes.at(preset).at(arch);
+}
+}  // namespace
+
+ModelConfig preset(const std::string& name, const std::string& arch) {
+    validate_arch(arch);
+    ModelConfig c = vhmn_preset(name);
+    if (arch == "vhmn") return c;
+    const BaselineSize s = baseline_size(name, arch);
+    ModelConfig b;  // memory fields at their defaults: they are not part of a baseline
+    b.arch = arch;
+    b.image_size = c.image_size, b.channels = c.channels, b.classes = c.classes, b.patch = c.patch;
+    b.dim = s.dim, b.depth = s.depth, b.mlp_ratio = s.mlp_ratio;
+    if (arch == "vit") b.heads = s.extra;
+    if (arch == "mixer") b.token_hidden = s.extra;
+    if (arch == "poolformer") b.pool_size = s.extra;
+    return b;
+}
+
 void to_json(nlohmann::json& j, const ModelConfig& c) {
     j = nlohmann::json::object();
-    for (const auto& f : kIntFields) j[f.name] = c.*f.member;
-    j["beta_init"] = c.beta_init;
+    j["arch"] = c.arch;
+    for (const auto& f : kIntFields)
+        if (belongs(f, c.arch)) j[f.name] = c.*f.member;
+    if (c.has_memory()) j["beta_init"] = c.beta_init;
 }
 
 void from_json(const nlohmann::json& j, ModelConfig& c) {
     if (!j.is_object()) throw ConfigError("model config must be a JSON object");
+    c.arch = "vhmn";  // runs made before baselines existed
+    if (j.contains("arch")) {
+        if (!j.at("arch").is_string())
+            throw ConfigError("config field 'arch': expected a string, got " + j.at("arch").dump());
+        c.arch = j.at("arch").get<std::string>();
+        validate_arch(c.arch);
+    }
     for (auto it = j.begin(); it != j.end(); ++it) {
         const std::string& key = it.key();
+        if (key == "arch") continue;
+        const std::string owner = field_arch(key);
+        if (!owner.empty() && owner != c.arch) foreign_field(key, owner, c.arch);
         if (key == "beta_init") {
             if (!it->is_number())
                 throw ConfigError("config field 'beta_init': expected a number, got " + it->dump());

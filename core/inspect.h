@@ -5,7 +5,7 @@
 
 #include <torch/torch.h>
 
-#include "core/model.h"
+#include "core/models/vhmn.h"
 
 namespace vhmn {
 

@@ -30,7 +30,7 @@ void save_archive_atomic(torch::serialize::OutputArchive& archive, const std::st
     write_atomically(path, [&](const std::string& tmp) { archive.save_to(tmp); });
 }
 
-void write_model(VHMN& model, torch::serialize::OutputArchive& archive) {
+void write_model(const Model& model, torch::serialize::OutputArchive& archive) {
     archive.write("format", c10::IValue(kModelFormat));
     archive.write("config", c10::IValue(nlohmann::json(model->config()).dump()));
     torch::serialize::OutputArchive weights;
@@ -60,8 +60,12 @@ ModelConfig config_of(torch::serialize::InputArchive& archive, const std::string
 
 }  // namespace
 
-void read_model(VHMN& model, torch::serialize::InputArchive& archive, const std::string& path) {
+void read_model(Model model, torch::serialize::InputArchive& archive, const std::string& path) {
     const ModelConfig stored = config_of(archive, path);
+    if (stored.arch != model->config().arch)
+        throw FileError(path, "holds a " + arch_display_name(stored.arch) + " (arch '" + stored.arch +
+                                  "'), not a " + arch_display_name(model->config().arch) + " (arch '" +
+                                  model->config().arch + "')");
     const auto diffs = model->config().shape_differences(stored);
     if (!diffs.empty()) {
         std::string msg = "made with another model config (this model vs file): ";
@@ -78,7 +82,7 @@ void read_model(VHMN& model, torch::serialize::InputArchive& archive, const std:
     model->refresh_memory();
 }
 
-void save_model(VHMN& model, const std::string& path) {
+void save_model(const Model& model, const std::string& path) {
     torch::serialize::OutputArchive archive;
     write_model(model, archive);
     save_archive_atomic(archive, path);
@@ -90,17 +94,17 @@ ModelConfig read_model_config(const std::string& path) {
     return config_of(archive, path);
 }
 
-VHMN load_model(const std::string& path, const torch::Device& device) {
+Model load_model(const std::string& path, const torch::Device& device) {
     torch::serialize::InputArchive archive;
     open_archive(archive, path);
-    VHMN model(config_of(archive, path));
+    Model model = make_model(config_of(archive, path));
     read_model(model, archive, path);
     model->to(device);
     model->refresh_memory();
     return model;
 }
 
-void load_model_into(VHMN& model, const std::string& path) {
+void load_model_into(Model model, const std::string& path) {
     torch::serialize::InputArchive archive;
     open_archive(archive, path);
     const auto device = model->parameters().front().device();

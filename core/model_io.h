@@ -9,28 +9,28 @@
 
 #include <torch/torch.h>
 
-#include "core/model.h"
+#include "core/models/vhmn.h"
 
 namespace vhmn {
 
 constexpr int64_t kModelFormat = 1;
 
 /// Writes atomically (temp file + rename): an existing file is never left half-written.
-void save_model(VHMN& model, const std::string& path);
+void save_model(const Model& model, const std::string& path);
 
 /// The config stored in a model file (throws FileError for a missing/corrupt file).
 ModelConfig read_model_config(const std::string& path);
 
 /// Build a model from a file (its own config; `iterations` from the file too).
-VHMN load_model(const std::string& path, const torch::Device& device = torch::kCPU);
+Model load_model(const std::string& path, const torch::Device& device = torch::kCPU);
 
 /// Load weights and banks into an existing model. A file whose shape fields differ from the
 /// model's config is rejected with a FileError naming each differing field.
-void load_model_into(VHMN& model, const std::string& path);
+void load_model_into(Model model, const std::string& path);
 
 // Building blocks shared with checkpoints.
-void write_model(VHMN& model, torch::serialize::OutputArchive& archive);
-void read_model(VHMN& model, torch::serialize::InputArchive& archive, const std::string& path);
+void write_model(const Model& model, torch::serialize::OutputArchive& archive);
+void read_model(Model model, torch::serialize::InputArchive& archive, const std::string& path);
 /// Open an archive for reading, turning libtorch's errors into one FileError.
 void open_archive(torch::serialize::InputArchive& archive, const std::string& path);
 /// Save an archive atomically.

@@ -19,7 +19,7 @@ using torch::indexing::Slice;
 /// Eval mode and a fixed T for the probe's duration; the model's state is restored afterwards.
 class ProbeScope {
 public:
-    explicit ProbeScope(VHMN& model) : model_(model), training_(model->is_training()), t_(model->iterations()) {
+    explicit ProbeScope(Model& model) : model_(model), training_(model->is_training()), t_(model->iterations()) {
         model_->eval();
     }
     ~ProbeScope() {
@@ -30,7 +30,7 @@ public:
     ProbeScope& operator=(const ProbeScope&) = delete;
 
 private:
-    VHMN& model_;
+    Model& model_;
     bool training_;
     int64_t t_;
 };
@@ -105,8 +105,9 @@ SlotWeights probe_weights(ProbeInput& in, int64_t block, Branch branch, const Pr
     check_input(in);
     c10::InferenceMode inference;
     ProbeScope scope(in.model);
-    auto bank = in.model->bank(block, branch);
-    const int64_t K = bank->slots(), classes = in.model->config().classes;
+    VHMN model = memory_of(in.model, "the weights probe");
+    auto bank = model->bank(block, branch);
+    const int64_t K = bank->slots(), classes = model->config().classes;
     SlotWeights w;
     w.block = block, w.branch = branch;
     w.filled = bank->filled();
@@ -116,7 +117,7 @@ SlotWeights probe_weights(ProbeInput& in, int64_t block, Branch branch, const Pr
     auto top1 = torch::zeros({K}, torch::kLong);
     double entropy_sum = 0;
     for_batches(in, control, "weights", [&](int64_t, int64_t, const torch::Tensor& x, const torch::Tensor& y) {
-        auto trace = in.model->forward_trace(normalized(in, x), {block});
+        auto trace = model->forward_trace(normalized(in, x), {block});
         auto a = last_alpha(trace, block, branch);  // [B·q, K]
         const int64_t b = y.size(0);
         auto per_image = a.view({b, -1, K}).mean(1).to(torch::kCPU, torch::kDouble);  // [B, K]
@@ -169,7 +170,8 @@ std::vector<HitRow> probe_hits(ProbeInput& in, const ProbeControl& control) {
     check_input(in);
     c10::InferenceMode inference;
     ProbeScope scope(in.model);
-    const int64_t depth = in.model->config().depth;
+    VHMN model = memory_of(in.model, "the hits probe");
+    const int64_t depth = model->config().depth;
     std::vector<HitRow> rows;
     std::vector<std::pair<int64_t, int64_t>> hits;  // top1, top5 counts
     struct BankInfo {
@@ -179,13 +181,13 @@ std::vector<HitRow> probe_hits(ProbeInput& in, const ProbeControl& control) {
     std::vector<BankInfo> banks;
     for (int64_t b = 0; b < depth; ++b)
         for (Branch br : {Branch::Local, Branch::Global}) {
-            auto bank = in.model->bank(b, br);
+            auto bank = model->bank(b, br);
             rows.push_back({b, br, 0, 0, 0});
             hits.push_back({0, 0});
             banks.push_back({bank->valid.to(in.device), bank->label.to(in.device), bank->filled()});
         }
     for_batches(in, control, "hits", [&](int64_t, int64_t, const torch::Tensor& x, const torch::Tensor& y) {
-        auto trace = in.model->forward_trace(normalized(in, x));
+        auto trace = model->forward_trace(normalized(in, x));
         auto labels = y.to(in.device);
         for (size_t i = 0; i < rows.size(); ++i) {
             auto a = last_alpha(trace, rows[i].block, rows[i].branch);
@@ -229,16 +231,17 @@ Box window_box(const ModelConfig& cfg, int64_t row, int64_t col) {
     return {c0 * cfg.patch, r0 * cfg.patch, (c1 - c0 + 1) * cfg.patch, (r1 - r0 + 1) * cfg.patch};
 }
 
-ImageProbe probe_image(VHMN& model, const torch::Tensor& image, int64_t label, const std::vector<double>& mean,
+ImageProbe probe_image(Model any_model, const torch::Tensor& image, int64_t label, const std::vector<double>& mean,
                        const std::vector<double>& std, const data::Split& train, int64_t k, int64_t token,
                        const torch::Device& device) {
+    VHMN model = memory_of(any_model, "probing an image's retrieved memories");
     const auto& cfg = model->config();
     if (image.dim() != 3 || image.size(0) != cfg.channels || image.size(1) != cfg.image_size ||
         image.size(2) != cfg.image_size)
         throw ConfigError("probe image: expected uint8 [" + std::to_string(cfg.channels) + ", " +
                           std::to_string(cfg.image_size) + ", " + std::to_string(cfg.image_size) + "]");
     c10::InferenceMode inference;
-    ProbeScope scope(model);
+    ProbeScope scope(any_model);
     auto x = image.unsqueeze(0).to(torch::kFloat).div(255.0).to(device);
     auto trace = model->forward_trace(normalize_images(x, mean, std));
     ImageProbe p;
@@ -339,11 +342,13 @@ void validate_iterations(const std::vector<int64_t>& iterations) {
 }
 
 std::vector<RobustnessRow> probe_robustness(ProbeInput& in, const std::vector<Corruption>& corruptions,
-                                            const std::vector<int64_t>& iterations, uint64_t seed,
+                                            const std::vector<int64_t>& iterations_asked, uint64_t seed,
                                             const ProbeControl& control) {
     check_input(in);
     for (const auto& c : corruptions) validate(c);
-    validate_iterations(iterations);
+    validate_iterations(iterations_asked);
+    // A baseline has no T: it is evaluated once (rows with iterations 0).
+    const std::vector<int64_t> iterations = in.model->has_memory() ? iterations_asked : std::vector<int64_t>{0};
     c10::InferenceMode inference;
     ProbeScope scope(in.model);
     std::vector<at::Generator> gens;
@@ -400,7 +405,8 @@ std::vector<StabilityRow> probe_stability(ProbeInput& in, int64_t block, Branch 
     for (const auto& c : corruptions) validate(c);
     c10::InferenceMode inference;
     ProbeScope scope(in.model);
-    auto bank = in.model->bank(block, branch);
+    VHMN model = memory_of(in.model, "the stability probe");
+    auto bank = model->bank(block, branch);
     const auto view = bank->view();
     if (view.filled == 0) throw ConfigError("stability probe: block " + std::to_string(block) + " " +
                                             branch_name(branch) + " bank is empty");
@@ -417,11 +423,11 @@ std::vector<StabilityRow> probe_stability(ProbeInput& in, int64_t block, Branch 
     int64_t queries = 0, images = 0;
     for_batches(in, control, "stability", [&](int64_t, int64_t, const torch::Tensor& x, const torch::Tensor& y) {
         auto labels = y.to(in.device);
-        auto clean = in.model->forward_trace(normalized(in, x), {block});
+        auto clean = model->forward_trace(normalized(in, x), {block});
         auto top5 = topk_filled(last_alpha(clean, block, branch), valid, k5);  // [Q, k]
         auto top1 = top5.select(1, 0);
         for (size_t i = 0; i < corruptions.size(); ++i) {
-            auto tr = in.model->forward_trace(normalized(in, corrupt(x, corruptions[i], gens[i])), {block});
+            auto tr = model->forward_trace(normalized(in, corrupt(x, corruptions[i], gens[i])), {block});
             auto c1 = topk_filled(last_alpha(tr, block, branch), valid, 1).view(-1);
             acc[i].consistent += top5.eq(c1.unsqueeze(1)).any(1).sum().item<int64_t>();
             acc[i].same += c1.eq(top1).sum().item<int64_t>();

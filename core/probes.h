@@ -19,7 +19,7 @@
 #include "core/corruptions.h"
 #include "core/data.h"
 #include "core/inspect.h"
-#include "core/model.h"
+#include "core/models/vhmn.h"
 #include "core/table.h"
 
 namespace vhmn {
@@ -38,7 +38,7 @@ struct ProbeControl {
 
 /// The model and the images a probe reads.
 struct ProbeInput {
-    VHMN model{nullptr};
+    Model model{nullptr};  ///< any architecture; the memory probes need a V-HMN (memory_of)
     data::Split test;                 ///< images to probe (uint8), labels
     std::vector<double> mean, std;    ///< the run's normalisation
     torch::Device device = torch::kCPU;
@@ -114,7 +114,7 @@ struct ImageProbe {
 /// One image (uint8 [C, H, W], e.g. corrupted by the GUI) through the model. `train` is the
 /// training split the banks were written from (source pixels; may be empty). `token` −1 picks the
 /// most informative token (largest pooling weight).
-ImageProbe probe_image(VHMN& model, const torch::Tensor& image, int64_t label, const std::vector<double>& mean,
+ImageProbe probe_image(Model model, const torch::Tensor& image, int64_t label, const std::vector<double>& mean,
                        const std::vector<double>& std, const data::Split& train, int64_t k = 5,
                        int64_t token = -1, const torch::Device& device = torch::kCPU);
 ProbeResult image_result(const ImageProbe& p, int64_t index, const torch::Tensor& image);
@@ -131,7 +131,8 @@ struct RobustnessRow {
 };
 /// ConfigError unless `iterations` is a non-empty list of T in [0, 64].
 void validate_iterations(const std::vector<int64_t>& iterations);
-/// Top-1 accuracy under each corruption, each evaluated with inference-time T in `iterations`
+/// Top-1 accuracy under each corruption, each evaluated with inference-time T in `iterations` (a
+/// model without memory is evaluated once, its rows carrying T = 0)
 /// on the same corrupted images. Seeded: condition i draws from its own generator.
 std::vector<RobustnessRow> probe_robustness(ProbeInput& in, const std::vector<Corruption>& corruptions,
                                             const std::vector<int64_t>& iterations, uint64_t seed,

@@ -14,7 +14,7 @@ namespace vhmn {
 #ifndef VHMN_WITH_HDF5
 
 bool run_record_available() { return false; }
-void write_run_record(const std::string& path, const RunConfig&, const History&, VHMN&) {
+void write_run_record(const std::string& path, const RunConfig&, const History&, Model) {
     throw FileError(path, "this build has no HDF5 support (install libhdf5-dev and rebuild)");
 }
 RunRecord read_run_record(const std::string& path) {
@@ -173,14 +173,15 @@ void write_metrics(H5::H5File& file, const History& h) {
     put_matrix(st, "entropy_global", eg);
 }
 
-void write_model_and_banks(H5::H5File& file, VHMN& model) {
+void write_model_and_banks(H5::H5File& file, Model& model) {
     auto g = file.createGroup("/model");
     for (const auto& p : model->named_parameters()) put_tensor(g, p.key(), p.value());
+    if (!model->has_memory()) return;  // a baseline: no /banks
     auto banks = file.createGroup("/banks");
     for (int64_t b = 0; b < model->config().depth; ++b) {
         auto block = banks.createGroup("block_" + std::to_string(b));
         for (auto branch : {Branch::Local, Branch::Global}) {
-            auto bank = model->bank(b, branch);
+            auto bank = model->memory_model()->bank(b, branch);
             auto bg = block.createGroup(branch == Branch::Local ? "local" : "global");
             for (const auto& buf : bank->named_buffers(false)) put_tensor(bg, buf.key(), buf.value());
         }
@@ -291,7 +292,7 @@ void copy_probes(const std::string& old_path, H5::H5File& file) {
 }  // namespace
 
 void write_run_record(const std::string& path, const RunConfig& config, const History& history,
-                      VHMN& model) {
+                      Model model) {
     write_atomically(path, [&](const std::string& tmp) {
         try {
             H5::Exception::dontPrint();

@@ -29,7 +29,7 @@
 
 #include "core/metrics.h"
 #include "core/probes.h"
-#include "core/model.h"
+#include "core/models/vhmn.h"
 #include "core/train_config.h"
 
 namespace vhmn {
@@ -38,7 +38,7 @@ namespace vhmn {
 bool run_record_available();
 
 void write_run_record(const std::string& path, const RunConfig& config, const History& history,
-                      VHMN& model);
+                      Model model);
 
 struct RunRecord {
     RunConfig config;

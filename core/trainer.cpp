@@ -102,7 +102,7 @@ torch::Tensor normalize_images(const torch::Tensor& images01, const std::vector<
     return ImageNormalizer(mean, std, images01.device())(images01);
 }
 
-EvalResult evaluate(VHMN& model, const data::Split& split, const std::vector<double>& mean,
+EvalResult evaluate(Model model, const data::Split& split, const std::vector<double>& mean,
                     const std::vector<double>& std, int64_t batch, const torch::Device& device) {
     c10::InferenceMode inference;  // no autograd bookkeeping; nothing made here is trained on
     const bool was_training = model->is_training();
@@ -158,7 +158,7 @@ Trainer::Trainer(RunConfig config, data::Split train, data::Split test, AugmentF
         }
     }
     torch::manual_seed(config_.train.seed);  // initial weights
-    model_ = VHMN(config_.model);
+    model_ = make_model(config_.model);
     model_->to(device_);
     model_->refresh_memory();
     const auto& t = config_.train;
@@ -269,7 +269,8 @@ double Trainer::train_epoch(int64_t epoch, const TrainCallbacks& cb, TrainContro
         auto x = normalize(batch.images);
         const double lr = scheduled_lr(t, step_, spe);
         set_lr(lr);
-        model_->set_record_stats(log_now);
+        VHMNImpl* memory = model_->memory_model();
+        if (memory) memory->set_record_stats(log_now);
         WriteContext ctx{batch.write_labels, batch.write_indices, step_, write_seed};
         torch::Tensor loss, logits;
         {
@@ -311,16 +312,18 @@ double Trainer::train_epoch(int64_t epoch, const TrainCallbacks& cb, TrainContro
             s.lr = lr;
             s.images_per_s = dt > 0 ? double(window_seen) / dt : 0;
             s.eta_s = per_step * double(total - step_) + last_eval_seconds_ * double(t.epochs - epoch);
-            for (const auto& [l, g] : model_->betas()) s.beta_local.push_back(l), s.beta_global.push_back(g);
-            for (const auto& [l, g] : model_->retrieval_entropies())
-                s.entropy_local.push_back(l), s.entropy_global.push_back(g);
+            if (memory) {
+                for (const auto& [l, g] : memory->betas()) s.beta_local.push_back(l), s.beta_global.push_back(g);
+                for (const auto& [l, g] : memory->retrieval_entropies())
+                    s.entropy_local.push_back(l), s.entropy_global.push_back(g);
+            }
             history_.steps.push_back(s);
             if (cb.on_step) cb.on_step(s);
             window_seen = 0;
             window_start = Clock::now();
         }
     }
-    model_->set_record_stats(false);
+    if (auto* memory = model_->memory_model()) memory->set_record_stats(false);
     train_acc = 100.0 * correct / double(seen);
     return loss_sum / double(seen);
 }

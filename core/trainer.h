@@ -14,7 +14,7 @@
 
 #include "core/data.h"
 #include "core/metrics.h"
-#include "core/model.h"
+#include "core/models/vhmn.h"
 #include "core/train_config.h"
 
 namespace vhmn {
@@ -81,7 +81,7 @@ torch::Tensor normalize_images(const torch::Tensor& images01, const std::vector<
                                const std::vector<double>& std);
 
 /// Top-1/top-5/loss of a model on a split, in batches, without gradients, in eval mode.
-EvalResult evaluate(VHMN& model, const data::Split& split, const std::vector<double>& mean,
+EvalResult evaluate(Model model, const data::Split& split, const std::vector<double>& mean,
                     const std::vector<double>& std, int64_t batch, const torch::Device& device);
 
 class Trainer {
@@ -103,7 +103,7 @@ public:
     /// A line for the user, emitted through on_message when run() starts (e.g. how a resume began).
     void add_notice(std::string line) { notices_.push_back(std::move(line)); }
 
-    VHMN& model() { return model_; }
+    Model& model() { return model_; }
     const History& history() const { return history_; }
     int64_t epochs_done() const { return epochs_done_; }
     /// Device→host reads the training loop made itself so far: one per logging step (loss and
@@ -129,7 +129,7 @@ private:
     AugmentFn augment_;
     std::string run_dir_;
     torch::Device device_;
-    VHMN model_{nullptr};
+    Model model_{nullptr};
     std::unique_ptr<torch::optim::Optimizer> optimizer_;
     History history_;
     int64_t epochs_done_ = 0;

@@ -14,7 +14,7 @@
 #include "app/experiment.h"
 #include "core/error.h"
 #include "core/io/data_identity.h"
-#include "core/model.h"
+#include "core/models/vhmn.h"
 #include "core/run_record.h"
 #include "datasets/readers.h"
 #include "tests/cli_runner.h"
@@ -303,7 +303,7 @@ private Q_SLOTS:
             int64_t slots = 0, would_be_wrong = 0;
             for (int64_t b = 0; b < opened.config.model.depth; ++b)
                 for (auto br : {Branch::Local, Branch::Global}) {
-                    auto bank = opened.model->bank(b, br);
+                    auto bank = memory_of(opened.model, "test")->bank(b, br);
                     const auto valid = bank->valid.to(torch::kBool), source = bank->source;
                     for (int64_t k = 0; k < valid.size(0); ++k) {
                         if (!valid[k].item<bool>()) continue;

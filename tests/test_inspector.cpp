@@ -361,7 +361,7 @@ private Q_SLOTS:
                 for (int j = 0; j < h.cols; ++j) QCOMPARE(usage.values[j], double(w.top1_count[size_t(j)]));
             }
         }
-        const auto fill = ref.model->bank(1, Branch::Global)->filled_per_class();
+        const auto fill = memory_of(ref.model, "test")->bank(1, Branch::Global)->filled_per_class();
         QCOMPARE(view->fillPlot()->data().values.size(), int(fill.size()));
         for (size_t c = 0; c < fill.size(); ++c) QCOMPARE(view->fillPlot()->data().values[int(c)], double(fill[c]));
         const auto hits = probe_hits(in);

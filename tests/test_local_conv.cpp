@@ -3,7 +3,7 @@
 
 #include <QtTest>
 
-#include "core/model.h"
+#include "core/models/vhmn.h"
 #include "tests/helpers.h"
 #include "tests/suite.h"
 

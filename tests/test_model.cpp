@@ -9,7 +9,7 @@
 
 #include "core/error.h"
 #include "core/inspect.h"
-#include "core/model.h"
+#include "core/models/vhmn.h"
 #include "core/model_io.h"
 #include "core/stats.h"
 #include "tests/helpers.h"
@@ -107,7 +107,7 @@ private Q_SLOTS:
         QTemporaryDir dir;
         const std::string path = dir.filePath("model.pt").toStdString();
         save_model(model, path);
-        VHMN loaded = load_model(path);
+        VHMN loaded = memory_of(load_model(path), "test");
         loaded->eval();
         torch::NoGradGuard ng;
         QVERIFY(torch::equal(loaded->forward(x), logits));

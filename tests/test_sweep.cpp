@@ -12,6 +12,8 @@
 #include "app/sweep.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/stats.h"
+#include "core/train_config.h"
 #include "tests/suite.h"
 
 using namespace vhmn;
@@ -64,6 +66,34 @@ private Q_SLOTS:
         QVERIFY_THROWS_EXCEPTION(ConfigError, app::expand_sweep(s));
         s.base.erase("warp_drive");
         s.base["epochs"] = -3;
+        QVERIFY_THROWS_EXCEPTION(ConfigError, app::expand_sweep(s));
+    }
+
+    /// `arch` is a sweep field: every architecture at the preset's size, in the same recipe;
+    /// a V-HMN-only field for a baseline is refused by name.
+    void archIsASweepField() {
+        app::SweepSpec s;
+        s.out = "/tmp/x";
+        s.base = {{"preset", "cpu-tiny"}, {"epochs", 2}};
+        s.vary = {{"arch", {"vhmn", "vit", "mixer", "poolformer"}}};
+        s.seeds = {0};
+        const auto runs = app::expand_sweep(s);
+        QCOMPARE(runs.size(), size_t(4));
+        for (size_t i = 0; i < runs.size(); ++i) {
+            const std::string arch = arch_names()[i];
+            QCOMPARE(runs[i].request.model, preset("cpu-tiny", arch));
+            QCOMPARE(runs[i].request.train.epochs, int64_t(2));
+            QCOMPARE(runs[i].name, "arch=" + arch + "_seed=0");
+        }
+        s.base["iterations"] = 2;
+        try {
+            app::expand_sweep(s);
+            QFAIL("a ViT took iterations");
+        } catch (const ConfigError& e) {
+            QVERIFY2(QString(e.what()).contains("'iterations' is V-HMN-only"), e.what());
+        }
+        s.base.erase("iterations");
+        s.vary = {{"arch", {"resnet"}}};
         QVERIFY_THROWS_EXCEPTION(ConfigError, app::expand_sweep(s));
     }
 
@@ -144,8 +174,11 @@ private Q_SLOTS:
         // Summary: one row per fraction, mean and sample std over the two seeds.
         const auto& s = third.summary;
         QCOMPARE(s.rows(), size_t(2));
-        QCOMPARE(s.columns(), (std::vector<std::string>{"fraction", "seeds", "test_top1_mean", "test_top1_std",
-                                                         "train_loss_mean", "train_loss_std"}));
+        QCOMPARE(s.columns(), (std::vector<std::string>{"fraction", "parameters", "seeds", "test_top1_mean",
+                                                         "test_top1_std", "train_loss_mean", "train_loss_std"}));
+        // Parameters of the model as trained (its run's config: inputs and classes from the data).
+        QCOMPARE(int64_t(s.numbers("parameters")[0]),
+                 count_parameters(read_run_config((fs::path(out) / "fraction=0.5_seed=0").string()).model));
         const auto top1 = third.runs.numbers("test_top1");  // runs in order: f0.5 s0, s1, f1.0 s0, s1
         QCOMPARE(third.runs.rows(), size_t(4));
         const double mean = (top1[2] + top1[3]) / 2, sd = std::abs(top1[2] - top1[3]) / std::sqrt(2.0);

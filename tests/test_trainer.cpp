@@ -54,7 +54,7 @@ std::unique_ptr<Trainer> make(const Setup& s, const std::string& dir, AugmentFn 
     return std::make_unique<Trainer>(s.cfg, s.data.train, s.data.test, aug, dir);
 }
 
-void expect_same_state(VHMN& a, VHMN& b) {
+void expect_same_state(const Model& a, const Model& b) {
     auto pa = a->named_parameters(), pb = b->named_parameters();
     for (const auto& kv : pa) QVERIFY2(torch::equal(kv.value(), *pb.find(kv.key())), kv.key().c_str());
     auto ba = a->named_buffers(), bb = b->named_buffers();
@@ -87,7 +87,7 @@ private Q_SLOTS:
         auto s = small_setup(1, "none");
         auto t = make(s, "");
         t->run();
-        auto& model = t->model();
+        VHMN model = memory_of(t->model(), "test");
         const auto before = evaluate(model, s.data.test, s.cfg.data.mean, s.cfg.data.std, 16, torch::kCPU);
         for (int64_t b = 0; b < model->config().depth; ++b)
             for (Branch br : {Branch::Local, Branch::Global}) {
@@ -136,7 +136,7 @@ private Q_SLOTS:
         for (const auto& e : h.epochs) QVERIFY(std::isfinite(e.train_loss) && e.train_acc >= 0 && e.train_acc <= 100);
         // The logging step's β and retrieval entropies (read in one go) are the model's own.
         const auto& last = h.steps.back();
-        const auto betas = t->model()->betas();
+        const auto betas = memory_of(t->model(), "test")->betas();
         QCOMPARE(int64_t(last.beta_local.size()), s.cfg.model.depth);
         for (size_t i = 0; i < betas.size(); ++i) {
             QCOMPARE(last.beta_local[i], betas[i].first);
@@ -280,9 +280,9 @@ private Q_SLOTS:
         const std::string run = dir.filePath("run").toStdString();
         auto t = make(small_setup(1), run);
         t->run();
-        VHMN m = load_model(run + "/checkpoint.pt");
+        VHMN m = memory_of(load_model(run + "/checkpoint.pt"), "test");
         expect_same_state(m, t->model());
-        QCOMPARE(m->bank(0, Branch::Global)->filled(), t->model()->bank(0, Branch::Global)->filled());
+        QCOMPARE(m->bank(0, Branch::Global)->filled(), memory_of(t->model(), "test")->bank(0, Branch::Global)->filled());
         QVERIFY(m->bank(0, Branch::Global)->filled() > 0);
     }
 };

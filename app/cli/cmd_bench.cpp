@@ -16,7 +16,7 @@ namespace {
 template <typename Opts>
 void bench_data(Opts& o, int threads, bool batch_given) {
     auto r = o.data;
-    r.preset = o.preset, r.device = o.device;
+    r.preset = o.preset, r.arch = o.arch, r.device = o.device;
     if (batch_given) r.batch = o.batch;
     const auto res = app::bench_on_data(r);
     const auto policy = configure_allocator();
@@ -27,6 +27,7 @@ void bench_data(Opts& o, int threads, bool batch_given) {
     if (o.json) {
         nlohmann::json j;
         j["dataset"] = res.dataset, j["preset"] = r.run.empty() ? r.preset : "run " + r.run;
+        j["arch"] = res.arch;
         j["device"] = r.device, j["threads"] = threads, j["allocator"] = policy.description;
         j["batch"] = res.batch, j["eval_batch"] = res.eval_batch, j["train_steps"] = res.train_steps;
         j["augment"] = r.augment;
@@ -41,7 +42,8 @@ void bench_data(Opts& o, int threads, bool batch_given) {
         std::printf("  %-10s %8.1f img/s  wall %7.2f s  user %7.2f s  sys %6.2f s  (%lld images)\n", what,
                     t.images_per_s(), t.wall_s, t.user_s, t.sys_s, (long long)t.images);
     };
-    std::printf("%s on %s, %s, %d threads; %s\n", r.run.empty() ? r.preset.c_str() : r.run.c_str(), res.dataset.c_str(),
+    std::printf("%s %s on %s, %s, %d threads; %s\n", arch_display_name(res.arch).c_str(),
+                r.run.empty() ? r.preset.c_str() : r.run.c_str(), res.dataset.c_str(),
                 r.device.c_str(), threads, policy.description.c_str());
     line("load", res.load);
     std::printf("  training slice: batch %lld, %lld steps, augment %s\n", (long long)res.batch, (long long)res.train_steps,
@@ -56,7 +58,7 @@ void bench_data(Opts& o, int threads, bool batch_given) {
 
 void add_bench(CLI::App& app) {
     struct Opts {
-        std::string preset = "cpu-tiny", device = "cpu";
+        std::string preset = "cpu-tiny", arch = "vhmn", device = "cpu";
         int64_t batch = 256, steps = 10;
         bool json = false, fp32 = false;
         double peak_tflops = 989.0;  // H100/H200 SXM dense bf16
@@ -67,6 +69,8 @@ void add_bench(CLI::App& app) {
     auto* cmd = app.add_subcommand("bench", "Training and inference images/s of a preset on random data, or "
                                             "(--data) one training epoch slice and one evaluation pass end to end");
     cmd->add_option("--preset", o->preset, "Model preset")->check(CLI::IsMember(preset_names()));
+    cmd->add_option("--arch", o->arch, "Architecture: vhmn, vit, mixer or poolformer (at the preset's size)")
+        ->check(CLI::IsMember(arch_names()));
     cmd->add_option("--batch", o->batch, "Batch size")->check(CLI::Range(int64_t(1), int64_t(1) << 20));
     cmd->add_option("--steps", o->steps, "Timed steps (after 2 warm-up steps)")->check(CLI::Range(int64_t(1), int64_t(100000)));
     cmd->add_option("--device", o->device, "cpu, cuda or cuda:N");
@@ -89,13 +93,14 @@ void add_bench(CLI::App& app) {
         const int threads = configure_threads(o->threads > 0 ? std::optional<int>(o->threads) : std::nullopt);
         if (!o->data.data.empty()) return bench_data(*o, threads, cmd->count("--batch") > 0);
         const auto device = parse_device(o->device);
-        const ModelConfig cfg = preset(o->preset);
+        const ModelConfig cfg = preset(o->preset, o->arch);
         const BenchResult r = benchmark(cfg, o->batch, o->steps, device, !o->fp32);
         // Model FLOPs utilisation: a training step costs ~3 forward passes (forward + 2× backward).
         const double mfu = 3.0 * double(forward_flops(cfg)) * r.train_img_per_s / (o->peak_tflops * 1e12);
         if (o->json) {
             nlohmann::json j;
-            j["preset"] = o->preset, j["device"] = o->device, j["threads"] = threads;
+            j["preset"] = o->preset, j["arch"] = o->arch, j["device"] = o->device, j["threads"] = threads;
+            j["parameters"] = count_parameters(cfg);
             j["batch"] = r.batch, j["steps"] = r.steps;
             j["train_img_per_s"] = r.train_img_per_s, j["infer_img_per_s"] = r.infer_img_per_s;
             j["train_step_ms"] = r.train_step_ms, j["infer_step_ms"] = r.infer_step_ms;
@@ -105,10 +110,10 @@ void add_bench(CLI::App& app) {
             j["bf16"] = r.bf16, j["mfu"] = mfu, j["peak_tflops"] = o->peak_tflops;
             std::cout << j.dump(2) << "\n";
         } else {
-            std::printf("%s on %s (%d threads%s), batch %lld, mean of %lld steps:\n"
+            std::printf("%s %s on %s (%d threads%s), batch %lld, mean of %lld steps:\n"
                         "  training  %9.1f img/s  (%.1f ms/step; MFU %.2f %% of %.0f TFLOP/s)\n"
                         "  inference %9.1f img/s  (%.1f ms/step)\n",
-                        o->preset.c_str(), o->device.c_str(), threads, r.bf16 ? ", bf16 autocast" : "",
+                        arch_display_name(o->arch).c_str(), o->preset.c_str(), o->device.c_str(), threads, r.bf16 ? ", bf16 autocast" : "",
                         (long long)r.batch, (long long)r.steps, r.train_img_per_s, r.train_step_ms, 100.0 * mfu,
                         o->peak_tflops, r.infer_img_per_s, r.infer_step_ms);
         }

@@ -39,14 +39,18 @@ void add_eval(CLI::App& app) {
         opts.data_dirs = o->data_dirs;
         const app::OpenedRun run = app::open_run(o->dir, o->data, device, opts);
         print_warnings(run.warnings);
-        VHMN model = run.model;
-        if (o->iterations >= 0) model->set_iterations(o->iterations);
+        Model model = run.model;
+        if (o->iterations >= 0) {
+            if (!model->has_memory()) memory_of(model, "--iterations");  // the clear refusal
+            model->set_iterations(o->iterations);
+        }
         const auto& cfg = run.config;
         const auto& dataset = run.dataset;
         const EvalResult r = evaluate(model, dataset.test, cfg.data.mean, cfg.data.std, o->batch, device);
         if (o->json) {
             nlohmann::json j;
             j["top1"] = r.top1, j["top5"] = r.top5, j["loss"] = r.loss, j["count"] = r.count;
+            j["arch"] = model->config().arch;
             j["iterations"] = model->iterations();
             j["data"] = run.data_path;
             j["data_check"] = {{"recorded", run.data_check.recorded},
@@ -55,9 +59,10 @@ void add_eval(CLI::App& app) {
                                {"other_test_data", run.data_check.other_test}};
             std::cout << j.dump(2) << "\n";
         } else {
-            std::printf("%s on %s (%lld test images, T = %lld): top1 %.2f%%  top5 %.2f%%  loss %.4f%s\n",
-                        o->dir.c_str(), dataset.name.c_str(), (long long)r.count,
-                        (long long)model->iterations(), r.top1, r.top5, r.loss,
+            const std::string t = model->has_memory() ? "T = " + std::to_string(model->iterations())
+                                                      : arch_display_name(model->config().arch);
+            std::printf("%s on %s (%lld test images, %s): top1 %.2f%%  top5 %.2f%%  loss %.4f%s\n",
+                        o->dir.c_str(), dataset.name.c_str(), (long long)r.count, t.c_str(), r.top1, r.top5, r.loss,
                         run.data_check.other_test ? "  [OTHER DATA: not the run's test split]" : "");
         }
     });

@@ -198,20 +198,23 @@ void add_robustness(CLI::App* probe) {
     cmd->add_option("--iterations", o->iterations, "Refinement iterations T to evaluate (default 0 1 2 3)")
         ->delimiter(',');
     cmd->add_option("--seed", o->seed, "Seed of the corruptions");
-    cmd->callback([o] {
+    cmd->callback([o, cmd] {
         validate_iterations(o->iterations);  // before the slow part: reading the run and its data
         auto s = open(*o);
+        // A baseline has no T: one evaluation per condition (an explicit --iterations is refused).
+        const bool memory = s.run.config.model.has_memory();
+        if (!memory && cmd->count("--iterations")) memory_of(s.run.model, "--iterations");
+        const std::vector<int64_t> ts = memory ? o->iterations : std::vector<int64_t>{0};
         auto in = app::probe_input(s.run, s.device, o->batch, o->limit);
-        const auto rows = probe_robustness(in, robustness_corruptions(), o->iterations, o->seed,
-                                           probe_progress());
+        const auto rows = probe_robustness(in, robustness_corruptions(), ts, o->seed, probe_progress());
         auto r = robustness_result(rows, o->seed);
         // Pivot for the terminal: one line per condition, one column per T.
         std::vector<std::string> cols{"corruption", "severity"};
-        for (int64_t t : o->iterations) cols.push_back("T=" + std::to_string(t));
+        for (int64_t t : ts) cols.push_back(memory ? "T=" + std::to_string(t) : arch_display_name(s.run.config.model.arch));
         Table pivot(cols);
-        for (size_t i = 0; i < r.table.rows(); i += o->iterations.size()) {
+        for (size_t i = 0; i < r.table.rows(); i += ts.size()) {
             std::vector<Cell> row{r.table.at(i, 0), r.table.at(i, 1)};
-            for (size_t t = 0; t < o->iterations.size(); ++t) row.push_back(r.table.at(i + t, 3));
+            for (size_t t = 0; t < ts.size(); ++t) row.push_back(r.table.at(i + t, 3));
             pivot.add_row(row);
         }
         report(*o, s.run, r, "top-1 accuracy (%)\n" + pivot.to_markdown(2));

@@ -4,6 +4,7 @@
 #include "app/cli/commands.h"
 #include "app/cli/progress.h"
 #include "app/experiment.h"
+#include "core/error.h"
 #include "core/runtime.h"
 #include "core/stats.h"
 
@@ -13,14 +14,17 @@ void add_train(CLI::App& app) {
     struct Opts {
         app::TrainRequest req;
         std::string augment = "paper";
+        std::string arch = "vhmn";
         int64_t iterations = -1;
         int threads = 0;
     };
     auto o = std::make_shared<Opts>();
     auto& r = o->req;
-    auto* cmd = app.add_subcommand("train", "Train a V-HMN on a dataset; one folder per run");
+    auto* cmd = app.add_subcommand("train", "Train a V-HMN (or a baseline: --arch) on a dataset; one folder per run");
     cmd->add_option("--data", r.data, "Dataset folder (CIFAR-10/100 binary, IDX, SVHN .mat, image folder) or 'builtin'")->required();
-    cmd->add_option("--preset", r.preset, "Model preset")->check(CLI::IsMember(preset_names()));
+    cmd->add_option("--arch", o->arch, "Architecture: vhmn (the paper's model) or a baseline: vit, mixer, poolformer")
+        ->check(CLI::IsMember(arch_names()));
+    cmd->add_option("--preset", r.preset, "Model size preset (shared by all architectures)")->check(CLI::IsMember(preset_names()));
     cmd->add_option("--out", r.out, "Run folder")->required();
     cmd->add_option("--epochs", r.train.epochs, "Epochs (paper: 400)")->check(CLI::Range(int64_t(1), int64_t(100000)));
     cmd->add_option("--batch", r.train.batch, "Batch size (paper: 256)")->check(CLI::Range(int64_t(1), int64_t(1) << 20));
@@ -46,8 +50,14 @@ void add_train(CLI::App& app) {
         r.augment = data::AugmentConfig::recipe(o->augment);
         if (cmd->count("--label-smoothing")) r.augment.label_smoothing = smoothing;
         if (r.resume && !cmd->count("--epochs")) r.train.epochs = 0;  // keep the run's own epochs
-        r.model = preset(r.preset);
-        if (o->iterations >= 0) r.model.iterations = o->iterations;
+        r.model = preset(r.preset, o->arch);
+        if (o->iterations >= 0) {
+            if (!r.model.has_memory())
+                throw ConfigError("--iterations is a V-HMN setting (refinement steps of its memory); --arch " + o->arch +
+                                  " has no memory banks");
+            r.model.iterations = o->iterations;
+        }
+        r.arch_given = cmd->count("--arch") > 0;  // a resume checks it against the run's own
         ProgressPrinter printer;
         printer.message("loading " + r.data + " ...");
         const auto t0 = std::chrono::steady_clock::now();
@@ -56,7 +66,7 @@ void add_train(CLI::App& app) {
         printer.message("data: " + c.data.name + " (" + c.data.format + "), " + std::to_string(c.data.train_size) +
                         " train / " + std::to_string(c.data.test_size) + " test images, " +
                         std::to_string(c.model.classes) + " classes");
-        printer.message("model: " + c.preset + ", " + std::to_string(count_parameters(c.model)) + " parameters; " +
+        printer.message("model: " + arch_display_name(c.model.arch) + " " + c.preset + ", " + std::to_string(count_parameters(c.model)) + " parameters; " +
                         std::to_string(c.train.epochs) + " epochs x " + std::to_string(trainer->steps_per_epoch()) +
                         " steps; device " + c.train.device + ", " + std::to_string(threads) + " threads; run folder " + r.out);
         TrainCallbacks cb;

@@ -30,7 +30,7 @@ namespace vhmn::gui {
 namespace {
 
 const char* kModelInts[] = {"patch", "dim", "latent", "depth", "window", "mlp_ratio", "local_slots",
-                            "global_slots", "iterations", "tokens_per_image"};
+                            "global_slots", "iterations", "tokens_per_image", "heads", "token_hidden", "pool_size"};
 
 int64_t ModelConfig::*model_member(const QString& key) {
     static const std::map<QString, int64_t ModelConfig::*> m = {
@@ -43,7 +43,10 @@ int64_t ModelConfig::*model_member(const QString& key) {
         {QStringLiteral("local_slots"), &ModelConfig::local_slots},
         {QStringLiteral("global_slots"), &ModelConfig::global_slots},
         {QStringLiteral("iterations"), &ModelConfig::iterations},
-        {QStringLiteral("tokens_per_image"), &ModelConfig::tokens_per_image}};
+        {QStringLiteral("tokens_per_image"), &ModelConfig::tokens_per_image},
+        {QStringLiteral("heads"), &ModelConfig::heads},
+        {QStringLiteral("token_hidden"), &ModelConfig::token_hidden},
+        {QStringLiteral("pool_size"), &ModelConfig::pool_size}};
     return m.at(key);
 }
 
@@ -87,7 +90,12 @@ ExperimentPanel::ExperimentPanel(QWidget* parent) : QWidget(parent) {
     auto* model_form = new QFormLayout(model_box);
     QStringList presets;
     for (const auto& n : preset_names()) presets << QString::fromStdString(n);
-    addCombo(model_form, QStringLiteral("preset"), tr("Preset"), presets, tr("Fills every model field below"));
+    QStringList archs;
+    for (const auto& n : arch_names()) archs << QString::fromStdString(n);
+    addCombo(model_form, QStringLiteral("arch"), tr("Architecture"), archs,
+             tr("vhmn: the paper's model; vit, mixer, poolformer: baselines of the same size, same recipe"));
+    addCombo(model_form, QStringLiteral("preset"), tr("Preset"), presets,
+             tr("Fills every model field below (a baseline gets about the V-HMN preset's parameter count)"));
     addInt(model_form, QStringLiteral("patch"), tr("Patch p"), 1, 64, tr("Non-overlapping p×p patches"));
     addInt(model_form, QStringLiteral("dim"), tr("Embedding D"), 1, 65536, tr("Token embedding dimension"));
     addInt(model_form, QStringLiteral("latent"), tr("Latent L"), 1, 65536, tr("Hopfield latent dimension"));
@@ -100,6 +108,10 @@ ExperimentPanel::ExperimentPanel(QWidget* parent) : QWidget(parent) {
     addDouble(model_form, QStringLiteral("beta_init"), tr("β init"), 0.0, 1.0, 3, 0.05, tr("Initial β of every branch"));
     addInt(model_form, QStringLiteral("tokens_per_image"), tr("Tokens / image"), 1, 4096,
            tr("Local-bank writes per training image"));
+    addInt(model_form, QStringLiteral("heads"), tr("Attention heads"), 1, 1024, tr("ViT only: D must be a multiple"));
+    addInt(model_form, QStringLiteral("token_hidden"), tr("Token-MLP width"), 1, 65536,
+           tr("MLP-Mixer only: hidden width of the token-mixing MLP"));
+    addInt(model_form, QStringLiteral("pool_size"), tr("Pooling window"), 1, 63, tr("PoolFormer only: k×k average pooling (odd)"));
     layout->addWidget(model_box);
 
     // Training ---------------------------------------------------------------------------------
@@ -170,6 +182,8 @@ ExperimentPanel::ExperimentPanel(QWidget* parent) : QWidget(parent) {
     connect(dataset_, &QComboBox::currentTextChanged, this, &ExperimentPanel::datasetChanged);
     connect(qobject_cast<QComboBox*>(field(QStringLiteral("preset"))), &QComboBox::currentTextChanged, this,
             &ExperimentPanel::applyPreset);
+    connect(qobject_cast<QComboBox*>(field(QStringLiteral("arch"))), &QComboBox::currentTextChanged, this,
+            [this] { applyPreset(value(QStringLiteral("preset")).toString()); });
     connect(qobject_cast<QComboBox*>(field(QStringLiteral("augment"))), &QComboBox::currentTextChanged, this,
             [this](const QString& r) {
                 setValue(QStringLiteral("label_smoothing"),
@@ -294,14 +308,22 @@ void ExperimentPanel::addRecentDataset(const QString& path) {
 
 void ExperimentPanel::applyPreset(const QString& name) {
     ModelConfig c;
+    const std::string arch = value(QStringLiteral("arch")).toString().toStdString();
     try {
-        c = preset(name.toStdString());
+        c = preset(name.toStdString(), arch.empty() ? "vhmn" : arch);
     } catch (const std::exception&) {
         return;
     }
     loading_preset_ = true;
-    for (const char* k : kModelInts) setValue(QString::fromLatin1(k), qlonglong(c.*model_member(QString::fromLatin1(k))));
+    for (const char* k : kModelInts) {
+        const QString key = QString::fromLatin1(k);
+        setValue(key, qlonglong(c.*model_member(key)));
+        // Another family's field stays visible, greyed: it does not apply to this architecture.
+        const std::string owner = field_arch(k);
+        if (QWidget* w = field(key)) w->setEnabled(owner.empty() || owner == c.arch);
+    }
     setValue(QStringLiteral("beta_init"), c.beta_init);
+    if (QWidget* w = field(QStringLiteral("beta_init"))) w->setEnabled(c.has_memory());
     loading_preset_ = false;
     scheduleValidate();
 }
@@ -414,7 +436,10 @@ QString ExperimentPanel::automaticRunName() const {
     QString data = QFileInfo(dataset()).fileName();
     if (data.isEmpty()) data = QStringLiteral("data");
     return QStringLiteral("%1-%2-%3")
-        .arg(data, value(QStringLiteral("preset")).toString(),
+        .arg(data + (value(QStringLiteral("arch")).toString() == QLatin1String("vhmn")
+                         ? QString()
+                         : QStringLiteral("-") + value(QStringLiteral("arch")).toString()),
+             value(QStringLiteral("preset")).toString(),
              QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-HHmmss")));
 }
 
@@ -422,12 +447,18 @@ app::TrainRequest ExperimentPanel::request() const {
     app::TrainRequest r;
     r.data = dataset().toStdString();
     r.preset = value(QStringLiteral("preset")).toString().toStdString();
+    const std::string arch = value(QStringLiteral("arch")).toString().toStdString();
     try {
-        r.model = preset(r.preset);
+        r.model = preset(r.preset, arch);
+        r.arch_given = true;
     } catch (const std::exception&) {
     }
-    for (const char* k : kModelInts) r.model.*model_member(QString::fromLatin1(k)) = value(QString::fromLatin1(k)).toLongLong();
-    r.model.beta_init = value(QStringLiteral("beta_init")).toDouble();
+    for (const char* k : kModelInts) {
+        const std::string owner = field_arch(k);
+        if (owner.empty() || owner == r.model.arch)
+            r.model.*model_member(QString::fromLatin1(k)) = value(QString::fromLatin1(k)).toLongLong();
+    }
+    if (r.model.has_memory()) r.model.beta_init = value(QStringLiteral("beta_init")).toDouble();
     r.fraction = value(QStringLiteral("fraction")).toDouble();
     r.imbalance = value(QStringLiteral("imbalance")).toDouble();
     auto& t = r.train;
@@ -463,10 +494,13 @@ void ExperimentPanel::loadSettings(QSettings& s) {
     recent_ = s.value(QStringLiteral("recentDatasets")).toStringList();
     for (const QString& p : recent_)
         if (dataset_->findText(p) < 0) dataset_->addItem(p);
-    // The preset first (it fills the model fields), then every field as it was left.
-    if (s.contains(QStringLiteral("preset"))) setValue(QStringLiteral("preset"), s.value(QStringLiteral("preset")));
+    // Architecture and preset first (they fill the model fields), then every field as it was left.
+    for (const QString first : {QStringLiteral("arch"), QStringLiteral("preset")})
+        if (s.contains(first)) setValue(first, s.value(first));
     for (const auto& [key, w] : fields_) {
-        if (key == QLatin1String("run_name") || key == QLatin1String("preset") || !s.contains(key)) continue;
+        if (key == QLatin1String("run_name") || key == QLatin1String("preset") || key == QLatin1String("arch") ||
+            !s.contains(key))
+            continue;
         if (key == QLatin1String("device") && qobject_cast<QComboBox*>(w)->findText(s.value(key).toString()) < 0) continue;
         setValue(key, s.value(key));
     }

@@ -25,7 +25,7 @@
 #include <torch/torch.h>
 
 #include "app/experiment.h"
-#include "core/model.h"
+#include "core/models/vhmn.h"
 #include "core/model_io.h"
 #include "core/runtime.h"
 #include "core/torch_compat.h"
@@ -119,7 +119,7 @@ std::pair<VHMN, VHMN> twin_models(bool train) {
     const auto path = scratch("twin") / "model.pt";
     fs::create_directories(path.parent_path());
     save_model(cpu, path.string());
-    VHMN dev = load_model(path.string(), g.device);
+    VHMN dev = memory_of(load_model(path.string(), g.device), "test");
     for (auto* m : {&cpu, &dev}) train ? (*m)->train() : (*m)->eval();
     return {cpu, dev};
 }

@@ -18,6 +18,7 @@
 
 #include "app/gui/inspector/job_bar.h"
 #include "app/gui/inspector/run_session.h"
+#include "core/config.h"
 #include "widgets/figure_plots.h"
 #include "widgets/plot_export.h"
 
@@ -122,7 +123,12 @@ MemoryView::MemoryView(RunSession* session, QWidget* parent) : QWidget(parent), 
         for (int b = 0; b < info.depth; ++b) block_->addItem(tr("block %1").arg(b), b);
         block_->setCurrentIndex(std::max(0, info.depth - 1));
         result_ = MemoryResult{};
+        compute_->setEnabled(info.hasMemory);
         redraw();
+        if (!info.hasMemory)  // after redraw(), which writes its own summary
+            summary_->setText(tr("<b>No memory banks:</b> this run is a %1 baseline, so there are no slots, "
+                                 "weightings or hit rates to show (they exist only in V-HMN runs).")
+                                  .arg(QString::fromStdString(arch_display_name(info.arch.toStdString()))));
     });
     connect(session_, &RunSession::memoryReady, this, [this](const MemoryResult& m) {
         result_ = m;

@@ -31,7 +31,7 @@ namespace fs = std::filesystem;
 /// caches; the inspector thread reads the dataset (read-only) and uses its own `image_model`.
 struct SessionState {
     app::OpenedRun run;
-    VHMN image_model{nullptr};
+    Model image_model{nullptr};
     app::FigureData cache;               ///< long thread only
     std::vector<SlotWeights> weights[2];  ///< long thread only: per branch, every block
     std::vector<HitRow> hits;
@@ -81,7 +81,7 @@ QVector<PrototypeInfo> convert(const std::vector<Prototype>& ps) {
     return out;
 }
 
-ImageResult query_image(SessionState& st, VHMN& model, const ImageRequest& r) {
+ImageResult query_image(SessionState& st, Model& model, const ImageRequest& r) {
     QElapsedTimer timer;
     timer.start();
     const auto& test = st.run.dataset.test;
@@ -90,6 +90,20 @@ ImageResult query_image(SessionState& st, VHMN& model, const ImageRequest& r) {
     const auto& cfg = st.run.config;
     auto image = corrupted(test.images[r.index], r.corruption, r.index);
     const int64_t label = test.labels[r.index].item<int64_t>();
+    if (!model->has_memory()) {
+        // A baseline: the prediction and its probabilities (no prototypes to retrieve).
+        c10::InferenceMode inference;
+        auto x = normalize_images(image.unsqueeze(0).to(torch::kFloat).div(255.0), cfg.data.mean, cfg.data.std);
+        auto probs = torch::softmax(model->forward(x), 1)[0].to(torch::kDouble).contiguous();
+        ImageResult out;
+        out.request = r;
+        out.input = tensor_to_image(image);
+        out.label = int(label), out.prediction = int(probs.argmax().item<int64_t>());
+        out.probabilities = QVector<double>(probs.data_ptr<double>(), probs.data_ptr<double>() + probs.numel());
+        out.grid = int(cfg.model.image_size / cfg.model.patch);
+        out.milliseconds = double(timer.nsecsElapsed()) / 1e6;
+        return out;
+    }
     // No source pixels when the dataset is not the run's training data (the refusal is shown).
     static const data::Split none;
     auto p = probe_image(model, image, label, cfg.data.mean, cfg.data.std,
@@ -133,7 +147,7 @@ StabilityResult convert(const std::vector<StabilityRow>& rows, int64_t block, Br
     return s;
 }
 
-MemoryResult convert(VHMN& model, const std::vector<SlotWeights>& ws, const std::vector<HitRow>& hits, int branch,
+MemoryResult convert(Model& model, const std::vector<SlotWeights>& ws, const std::vector<HitRow>& hits, int branch,
                      int images) {
     MemoryResult m;
     m.branch = branch;
@@ -144,7 +158,7 @@ MemoryResult convert(VHMN& model, const std::vector<SlotWeights>& ws, const std:
         m.meanAlpha.push_back(QVector<double>(a.data_ptr<double>(), a.data_ptr<double>() + a.numel()));
         m.slotClass.push_back(qvec_int(w.slot_class));
         m.top1Count.push_back(qvec_int(w.top1_count));
-        m.fillPerClass.push_back(qvec_int(model->bank(w.block, w.branch)->filled_per_class()));
+        m.fillPerClass.push_back(qvec_int(memory_of(model, "the Memory tab")->bank(w.block, w.branch)->filled_per_class()));
         m.unusedFraction.push_back(w.unused_fraction);
         m.meanEntropy.push_back(w.mean_entropy);
     }
@@ -312,14 +326,28 @@ bool RunSession::open(const QString& dir, const QString& data, int gridLimit) {
                 info.iterations = int(cfg.model.iterations);
                 info.testSize = int(st->run.dataset.test.size()), info.trainSize = int(st->run.dataset.train.size());
                 info.epochs = int(st->run.epochs);
-                info.summary = tr("%1 · %2 · D=%3 · depth %4 · T=%5 · local/global slots %6/%7 · %8 epochs")
-                                   .arg(info.name, qs(st->run.dataset.name))
-                                   .arg(cfg.model.dim)
-                                   .arg(info.depth)
-                                   .arg(info.iterations)
-                                   .arg(info.localSlots)
-                                   .arg(info.globalSlots)
-                                   .arg(info.epochs);
+                info.arch = qs(cfg.model.arch);
+                info.hasMemory = cfg.model.has_memory();
+                if (info.hasMemory) {
+                    info.summary = tr("%1 · %2 · D=%3 · depth %4 · T=%5 · local/global slots %6/%7 · %8 epochs")
+                                       .arg(info.name, qs(st->run.dataset.name))
+                                       .arg(cfg.model.dim)
+                                       .arg(info.depth)
+                                       .arg(info.iterations)
+                                       .arg(info.localSlots)
+                                       .arg(info.globalSlots)
+                                       .arg(info.epochs);
+                } else {
+                    info.summary = tr("%1 · %2 · %3 · D=%4 · depth %5 · %6 epochs")
+                                       .arg(info.name, qs(st->run.dataset.name), qs(arch_display_name(cfg.model.arch)))
+                                       .arg(cfg.model.dim)
+                                       .arg(info.depth)
+                                       .arg(info.epochs);
+                    info.warnings << tr("This run is a %1 baseline: it has no memory banks, so there are no "
+                                        "prototypes, retrieval weights or source images to show. Predictions, "
+                                        "probabilities and the Robustness tab work as for any run.")
+                                         .arg(qs(arch_display_name(cfg.model.arch)));
+                }
                 // Predict the grid's images (evenly spaced: image-folder splits are class-sorted).
                 auto in = app::probe_input(st->run, torch::kCPU, batch, gridLimit);
                 TestSet set;

@@ -22,6 +22,8 @@ struct InspectedRun {
     QStringList warnings;  ///< what the user should know about the run (shown with the summary)
     QString located;       ///< the run's dataset was found here by fingerprint: offer to re-point
     QString provenanceRefusal;  ///< non-empty: source images are not shown (the data is not the run's)
+    QString arch = QStringLiteral("vhmn");  ///< the model family (vhmn, vit, mixer, poolformer)
+    bool hasMemory = true;  ///< false for a baseline: no banks, prototypes or retrieval to show
 };
 
 /// The clicked image's corruption (the sliders). Applied to [0, 1] pixels, clamped.

@@ -1,5 +1,5 @@
 #pragma once
-// The V-HMN classifier (paper §3, DESIGN.md §1).
+// The V-HMN classifier (paper §3, DESIGN.md §1); the shared stem and head are in classifier.h.
 //
 // Checkpoint keys follow the member names below, e.g. `blocks.0.local_memory.query.weight`,
 // `blocks.0.local_memory.bank.memory`, `blocks.0.global_memory.beta`, `pool.score.weight`, `head.weight`.
@@ -10,17 +10,10 @@
 
 #include "core/config.h"
 #include "core/hopfield.h"
+#include "core/models/classifier.h"
 #include "core/memory_bank.h"
 
 namespace vhmn {
-
-/// What a training forward pass needs to write the banks.
-struct WriteContext {
-    torch::Tensor labels;   // [B] int64: class written for each sample
-    torch::Tensor indices;  // [B] int64: dataset index of each sample (provenance; token choice)
-    int64_t step = 0;       // training step (provenance)
-    uint64_t seed = 0;      // the epoch's write seed (token choice): mix_seed(seed, epoch, 0)
-};
 
 /// splitmix64's finaliser applied elementwise to an int64 tensor (wrapping arithmetic, logical
 /// shifts), on the tensor's own device.
@@ -109,46 +102,30 @@ public:
 };
 TORCH_MODULE(HMNBlock);
 
-/// Eq. 3: a = softmax_tokens(H·w_att), v = Σ_i a_i H_i.
-class AttentionPoolImpl : public torch::nn::Module {
-public:
-    explicit AttentionPoolImpl(int64_t dim);
-    /// h: [B, N, D] → v [B, D]; weights [B, N] if requested.
-    torch::Tensor forward(const torch::Tensor& h, torch::Tensor* weights = nullptr);
-    torch::nn::Linear score{nullptr};
-};
-TORCH_MODULE(AttentionPool);
-
-class VHMNImpl : public torch::nn::Module {
+/// The paper's model. forward(x, ctx) (ClassifierImpl): in training mode with a WriteContext, bank
+/// writes are staged (apply with commit_memory() after optimizer.step()); embed() does not depend
+/// on T, so a probe evaluating several T on the same images computes it once.
+class VHMNImpl : public ClassifierImpl {
 public:
     explicit VHMNImpl(const ModelConfig& cfg);
 
-    /// x: [B, C, H, W] normalised images → logits [B, classes]. In training mode with a
-    /// WriteContext, bank writes are staged (apply with commit_memory() after optimizer.step()).
-    torch::Tensor forward(const torch::Tensor& x, const WriteContext* ctx = nullptr);
-    /// The patch embedding plus positions, [B, N, D]: the part of the forward pass that does not
-    /// depend on T, so a probe evaluating several T on the same images computes it once.
-    torch::Tensor embed(const torch::Tensor& x);
-    /// forward() from an embed() output (eval mode: no bank writes).
-    torch::Tensor forward_embedded(const torch::Tensor& tokens);
     /// Forward pass that records retrieval weights, refinement distances and pooling weights, in
     /// inference mode (the trace's tensors are inference tensors: read them, don't train on them).
     /// `blocks`: which blocks to record (empty: all).
     ForwardTrace forward_trace(const torch::Tensor& x, const std::vector<int64_t>& blocks = {});
 
     /// Apply the staged bank writes of every block; returns vectors stored.
-    int64_t commit_memory();
-    void discard_staged_memory();
+    int64_t commit_memory() override;
+    void discard_staged_memory() override;
     /// Re-read bank host state after the buffers were replaced (called by load_model).
-    void refresh_memory();
+    void refresh_memory() override;
     /// Make every bank's fill count exact with one device read for all of them (the trainer calls
     /// this at logging steps; between them a GPU run knows only a lower bound, see MemoryBank).
-    void update_fill_counts();
+    void update_fill_counts() override;
 
-    const ModelConfig& config() const { return cfg_; }
     /// Refinement iterations used by forward (the config's T unless overridden, e.g. by probes).
-    int64_t iterations() const { return iterations_; }
-    void set_iterations(int64_t t);
+    int64_t iterations() const override { return iterations_; }
+    void set_iterations(int64_t t) override;
 
     MemoryBank bank(int64_t block, Branch branch) const;
     /// β of each block: {local, global} (one device read for all blocks).
@@ -159,19 +136,22 @@ public:
     /// read for all blocks; 0 for a branch not recorded yet).
     std::vector<std::pair<double, double>> retrieval_entropies() const;
 
-    torch::nn::Conv2d patch_embed{nullptr};
-    torch::Tensor pos_embed;  // [1, N, D]
     torch::nn::ModuleList blocks{nullptr};
-    torch::nn::LayerNorm norm{nullptr};
-    AttentionPool pool{nullptr};
-    torch::nn::Linear head{nullptr};
+
+protected:
+    torch::Tensor run(const torch::Tensor& tokens, const WriteContext* ctx) override {
+        return run_traced(tokens, ctx, nullptr, {});
+    }
 
 private:
-    torch::Tensor run(const torch::Tensor& tokens, const WriteContext* ctx, ForwardTrace* trace,
-                      const std::vector<int64_t>& record);
-    ModelConfig cfg_;
+    torch::Tensor run_traced(const torch::Tensor& tokens, const WriteContext* ctx, ForwardTrace* trace,
+                             const std::vector<int64_t>& record);
     int64_t iterations_;
 };
 TORCH_MODULE(VHMN);
+
+/// The V-HMN of a model, or a ConfigError saying that `what` needs memory banks this model's
+/// architecture does not have ("this run is a ViT (arch 'vit'): it has no memory banks, so <what> …").
+VHMN memory_of(const Model& model, const std::string& what);
 
 }  // namespace vhmn

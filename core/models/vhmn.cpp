@@ -1,4 +1,4 @@
-#include "core/model.h"
+#include "core/models/vhmn.h"
 
 #include <limits>
 #include <sstream>
@@ -120,28 +120,13 @@ torch::Tensor HMNBlockImpl::forward(const torch::Tensor& x, int64_t iterations,
 }
 
 // ---------------------------------------------------------------------------------------------
-AttentionPoolImpl::AttentionPoolImpl(int64_t dim) {
-    score = register_module("score", nn::Linear(nn::LinearOptions(dim, 1).bias(false)));
-}
-
-torch::Tensor AttentionPoolImpl::forward(const torch::Tensor& h, torch::Tensor* weights) {
-    auto a = torch::softmax(score(h).squeeze(-1), -1);  // [B, N]
-    if (weights) *weights = a.detach();
-    return (a.unsqueeze(-1) * h).sum(1);  // [B, D]
-}
-
-// ---------------------------------------------------------------------------------------------
-VHMNImpl::VHMNImpl(const ModelConfig& cfg) : cfg_(cfg), iterations_(cfg.iterations) {
-    cfg_.validate();
-    patch_embed = register_module(
-        "patch_embed",
-        nn::Conv2d(nn::Conv2dOptions(cfg.channels, cfg.dim, cfg.patch).stride(cfg.patch)));
-    pos_embed = register_parameter("pos_embed", torch::randn({1, cfg.tokens(), cfg.dim}) * 0.02);
+VHMNImpl::VHMNImpl(const ModelConfig& cfg) : ClassifierImpl(cfg), iterations_(cfg.iterations) {
+    if (!cfg.has_memory())
+        throw ConfigError("a V-HMN cannot be built from a config of arch '" + cfg.arch + "'");
+    make_stem(true);
     blocks = register_module("blocks", nn::ModuleList());
     for (int64_t i = 0; i < cfg.depth; ++i) blocks->push_back(HMNBlock(cfg, i));
-    norm = register_module("norm", nn::LayerNorm(nn::LayerNormOptions({cfg.dim})));
-    pool = register_module("pool", AttentionPool(cfg.dim));
-    head = register_module("head", nn::Linear(cfg.dim, cfg.classes));
+    make_head();
 }
 
 void VHMNImpl::set_iterations(int64_t t) {
@@ -149,19 +134,8 @@ void VHMNImpl::set_iterations(int64_t t) {
     iterations_ = t;
 }
 
-torch::Tensor VHMNImpl::embed(const torch::Tensor& x) {
-    if (x.dim() != 4 || x.size(1) != cfg_.channels || x.size(2) != cfg_.image_size ||
-        x.size(3) != cfg_.image_size) {
-        std::ostringstream msg;
-        msg << "input of shape " << x.sizes() << " does not fit the model, which expects [B, "
-            << cfg_.channels << ", " << cfg_.image_size << ", " << cfg_.image_size << "]";
-        throw std::invalid_argument(msg.str());
-    }
-    return patch_embed(x).flatten(2).transpose(1, 2) + pos_embed;  // [B, N, D]
-}
-
-torch::Tensor VHMNImpl::run(const torch::Tensor& tokens, const WriteContext* ctx, ForwardTrace* trace,
-                            const std::vector<int64_t>& record) {
+torch::Tensor VHMNImpl::run_traced(const torch::Tensor& tokens, const WriteContext* ctx, ForwardTrace* trace,
+                                   const std::vector<int64_t>& record) {
     // Bank writes use labels/indices on the model's device: move them there once (without a host
     // synchronisation), not per block and branch.
     WriteContext here;
@@ -181,20 +155,13 @@ torch::Tensor VHMNImpl::run(const torch::Tensor& tokens, const WriteContext* ctx
         h = blocks[i]->as<HMNBlockImpl>()->forward(h, iterations_, ctx,
                                                    rec ? &trace->blocks[i] : nullptr);
     }
-    auto v = pool(norm(h), trace ? &trace->pool_weights : nullptr);
-    return head(v);
+    return classify(h, trace ? &trace->pool_weights : nullptr);
 }
-
-torch::Tensor VHMNImpl::forward(const torch::Tensor& x, const WriteContext* ctx) {
-    return run(embed(x), ctx, nullptr, {});
-}
-
-torch::Tensor VHMNImpl::forward_embedded(const torch::Tensor& tokens) { return run(tokens, nullptr, nullptr, {}); }
 
 ForwardTrace VHMNImpl::forward_trace(const torch::Tensor& x, const std::vector<int64_t>& record) {
     c10::InferenceMode inference;
     ForwardTrace trace;
-    trace.logits = run(embed(x), nullptr, &trace, record);
+    trace.logits = run_traced(embed(x), nullptr, &trace, record);
     return trace;
 }
 
