@@ -191,7 +191,7 @@ private Q_SLOTS:
         QVERIFY(!QFileInfo::exists(out));
         auto r = run_cli({"sweep", file, "--out", out, "--threads", "2"});
         QVERIFY2(r.code == 0, qPrintable(r.err));
-        QVERIFY2(r.out.contains("| window | seeds | test_top1_mean |"), qPrintable(r.out));
+        QVERIFY2(r.out.contains("| window | parameters | seeds | test_top1_mean |"), qPrintable(r.out));
         auto again = run_cli({"sweep", file, "--out", out});
         QVERIFY2(again.out.contains("0 trained, 0 resumed, 2 already finished"), qPrintable(again.out));
         auto bad = run_cli({"sweep", dir.filePath("missing.json")});

@@ -21,6 +21,7 @@
 #include "app/gui/main_window.h"
 #include "app/gui/runs_browser.h"
 #include "app/gui/training_controller.h"
+#include "core/atomic_file.h"
 #include "core/run_record.h"
 #include <nlohmann/json.hpp>
 #include "tests/dataset_writers.h"
@@ -346,6 +347,19 @@ private Q_SLOTS:
         QCOMPARE(diff->item(0, 0)->text(), QStringLiteral("/train/lr"));
         QCOMPARE(diff->item(0, 1)->text(), QStringLiteral("0.001"));
         QCOMPARE(diff->item(0, 2)->text(), QStringLiteral("0.002"));
+        // Final metrics: two cases (the learning rates), one run each, exportable.
+        const Table& m = w->runsBrowser()->metricsTable();
+        QCOMPARE(m.rows(), size_t(2));
+        QCOMPARE(m.columns()[2], std::string("lr"));
+        QCOMPARE(std::get<int64_t>(m.at(0, m.column("runs"))), int64_t(1));
+        QCOMPARE(w->runsBrowser()->metricsView()->rowCount(), 2);
+        for (const char* ext : {"csv", "md", "tex"}) {
+            const QString path = tmp.filePath(QStringLiteral("final.") + QLatin1String(ext));
+            QVERIFY(w->runsBrowser()->exportMetrics(path));
+            QVERIFY(QFileInfo(path).size() > 0);
+        }
+        QVERIFY(read_text_file(tmp.filePath(QStringLiteral("final.tex")).toStdString()).find("$\\pm$") != std::string::npos);
+        QVERIFY(!w->runsBrowser()->exportMetrics(tmp.filePath(QStringLiteral("final.xls"))));
 
         QVERIFY(!w->openRuns({tmp.filePath(QStringLiteral("server"))}));
         QVERIFY(w->errorText().contains(QStringLiteral("run.h5")));

@@ -9,6 +9,7 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include "app/run_compare.h"
 #include "app/sweep.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
@@ -95,6 +96,32 @@ private Q_SLOTS:
         s.base.erase("iterations");
         s.vary = {{"arch", {"resnet"}}};
         QVERIFY_THROWS_EXCEPTION(ConfigError, app::expand_sweep(s));
+    }
+
+    /// The runs browser's Compare: runs differing only in seed are one case (mean ± sample std);
+    /// another architecture is another case, with its own parameter count.
+    void finalMetricsGroupSeeds() {
+        auto config = [](const std::string& arch, int seed, double lr) {
+            RunConfig c;
+            c.preset = "cpu-tiny";
+            c.model = preset("cpu-tiny", arch);
+            c.train.seed = uint64_t(seed), c.train.lr = lr;
+            c.data.mean = {0.1 * seed};  // differs between seeds' subsets: not part of the case
+            return nlohmann::json(c);
+        };
+        std::vector<app::RunFinal> runs = {{"a", config("vhmn", 0, 1e-3), 50, 90}, {"b", config("vhmn", 1, 1e-3), 60, 92},
+                                           {"c", config("vit", 0, 1e-3), 40, 80}, {"d", config("vit", 0, 2e-3), 45, 85},
+                                           {"e", config("vit", 1, 2e-3), -1, -1}};  // unfinished: left out
+        const Table t = app::final_metrics_table(runs);
+        QCOMPARE(t.columns(), (std::vector<std::string>{"arch", "preset", "lr", "parameters", "runs", "test_top1", "test_top5"}));
+        QCOMPARE(t.rows(), size_t(3));
+        QCOMPARE(std::get<std::string>(t.at(0, 0)), std::string("V-HMN"));
+        QCOMPARE(std::get<int64_t>(t.at(0, 4)), int64_t(2));
+        QCOMPARE(std::get<std::string>(t.at(0, 5)), std::string("55.00 \xC2\xB1 7.07"));  // sd of {50, 60} = 7.07
+        QCOMPARE(std::get<std::string>(t.at(1, 0)), std::string("ViT"));
+        QCOMPARE(std::get<int64_t>(t.at(1, 3)), count_parameters(preset("cpu-tiny", "vit")));
+        QCOMPARE(std::get<std::string>(t.at(2, 2)), std::string("0.002"));
+        QCOMPARE(std::get<std::string>(t.at(2, 5)), std::string("45.00 \xC2\xB1 0.00"));
     }
 
     void badSweepFilesNameFileAndKey() {

@@ -222,6 +222,9 @@ void CurvesView::rebuild() {
         plots_[i]->setXLabel(xByEpoch() ? tr("epoch") : tr("step"));
         plots_[i]->setCurves(curves[i]);
         plots_[i]->flush();  // this view's timer already coalesced the updates
+        // β and retrieval entropy exist only for V-HMN: hidden when the runs shown have none
+        // (baselines) rather than left as empty plots.
+        if (i == kBeta || i == kEntropy) plots_[i]->setVisible(runs_.empty() || !curves[i].isEmpty());
     }
 }
 

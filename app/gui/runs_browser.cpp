@@ -18,6 +18,8 @@
 #include <QTableWidget>
 #include <QVBoxLayout>
 
+#include "app/run_compare.h"
+#include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/run_record.h"
 #include "core/trainer.h"
@@ -55,6 +57,10 @@ RunInfo scan_run(const QString& dir) {
         const RunConfig c = read_run_config(r.dir.toStdString());
         r.dataset = QString::fromStdString(c.data.name);
         r.preset = QString::fromStdString(c.preset);
+        r.arch = QString::fromStdString(c.model.arch);
+        // A run inside a sweep folder (one holding sweep.json) belongs to that sweep.
+        const QDir parent = QFileInfo(r.dir).dir();
+        if (QFileInfo::exists(parent.filePath(QStringLiteral("sweep.json")))) r.sweep = parent.dirName();
         r.epochs = int(c.train.epochs);
         const QString record = path_in(r.dir, run_files::kRecord);
         if (QFileInfo::exists(record) && run_record_available()) {
@@ -86,7 +92,12 @@ RunCurves load_run_curves(const QString& dir) {
     if (!QFileInfo::exists(record))
         throw FileError(record.toStdString(), "no run record (the run has not finished an epoch yet)");
     RunRecord rec = read_run_record(record.toStdString());
-    return {QFileInfo(QDir(dir).absolutePath()).fileName(), std::move(rec.history)};
+    // The legend names the architecture, so overlaid curves of a comparison read at a glance.
+    const std::string arch = rec.config.model.arch;
+    QString name = QFileInfo(QDir(dir).absolutePath()).fileName();
+    if (!name.contains(QString::fromStdString("arch=" + arch)) && arch != "vhmn")
+        name += QStringLiteral(" (%1)").arg(QString::fromStdString(arch_display_name(arch)));
+    return {name, std::move(rec.history)};
 }
 
 std::vector<std::pair<QString, QStringList>> config_differences(const std::vector<QString>& configs, bool all) {
@@ -137,10 +148,11 @@ RunsBrowser::RunsBrowser(QWidget* parent) : QWidget(parent) {
     layout->addLayout(top);
 
     auto* split = new QSplitter(Qt::Vertical, this);
-    table_ = new QTableWidget(0, 8, split);
+    table_ = new QTableWidget(0, 10, split);
     table_->setObjectName(QStringLiteral("runsTable"));
-    table_->setHorizontalHeaderLabels({tr("Run"), tr("Dataset"), tr("Preset"), tr("Epochs"), tr("Test top-1 %"),
-                                       tr("Test top-5 %"), tr("Test loss"), tr("Status")});
+    table_->setHorizontalHeaderLabels({tr("Run"), tr("Sweep"), tr("Architecture"), tr("Dataset"), tr("Preset"),
+                                       tr("Epochs"), tr("Test top-1 %"), tr("Test top-5 %"), tr("Test loss"),
+                                       tr("Status")});
     table_->setSelectionBehavior(QAbstractItemView::SelectRows);
     table_->setSelectionMode(QAbstractItemView::ExtendedSelection);
     table_->verticalHeader()->hide();
@@ -154,7 +166,10 @@ RunsBrowser::RunsBrowser(QWidget* parent) : QWidget(parent) {
     auto* buttons = new QHBoxLayout;
     open_ = new QPushButton(tr("Show curves"), lower);
     open_->setToolTip(tr("Show the selected runs' curves (overlaid when several are selected)"));
-    compare_ = new QPushButton(tr("Compare configs"), lower);
+    compare_ = new QPushButton(tr("Compare"), lower);
+    compare_->setToolTip(tr("Final metrics of the selected runs (mean ± std over seeds) and where their configs differ"));
+    export_ = new QPushButton(tr("Export table…"), lower);
+    export_->setToolTip(tr("The final-metrics table as CSV, Markdown or LaTeX"));
     resume_ = new QPushButton(tr("Resume training"), lower);
     resume_->setToolTip(tr("Continue the selected run from its last finished epoch "
                            "(set a larger epoch count in the panel to train longer)"));
@@ -162,9 +177,15 @@ RunsBrowser::RunsBrowser(QWidget* parent) : QWidget(parent) {
     buttons->addWidget(open_);
     buttons->addWidget(compare_);
     buttons->addWidget(all_keys_);
+    buttons->addWidget(export_);
     buttons->addStretch(1);
     buttons->addWidget(resume_);
     lower_layout->addLayout(buttons);
+    metrics_view_ = new QTableWidget(0, 0, lower);
+    metrics_view_->setObjectName(QStringLiteral("finalMetrics"));
+    metrics_view_->verticalHeader()->hide();
+    metrics_view_->horizontalHeader()->setStretchLastSection(true);
+    lower_layout->addWidget(metrics_view_, 1);
     diff_ = new QTableWidget(0, 0, lower);
     diff_->setObjectName(QStringLiteral("configDifferences"));
     diff_->verticalHeader()->hide();
@@ -186,6 +207,12 @@ RunsBrowser::RunsBrowser(QWidget* parent) : QWidget(parent) {
     connect(table_, &QTableWidget::cellDoubleClicked, this, [this] { Q_EMIT openRequested(selectedDirs()); });
     connect(compare_, &QPushButton::clicked, this, &RunsBrowser::compareSelected);
     connect(all_keys_, &QCheckBox::toggled, this, &RunsBrowser::compareSelected);
+    connect(export_, &QPushButton::clicked, this, [this] {
+        const QString path = QFileDialog::getSaveFileName(this, tr("Export final metrics"), runs_dir_,
+                                                          tr("CSV (*.csv);;Markdown (*.md);;LaTeX (*.tex)"));
+        QString error;
+        if (!path.isEmpty() && !exportMetrics(path, &error)) dir_label_->setText(error);
+    });
     connect(resume_, &QPushButton::clicked, this, [this] {
         const auto dirs = selectedDirs();
         if (dirs.size() == 1) Q_EMIT resumeRequested(dirs.front());
@@ -217,8 +244,20 @@ void RunsBrowser::refresh() {
     QStringList dirs;
     QDir root(runs_dir_);
     if (!runs_dir_.isEmpty() && root.exists()) {
-        for (const QFileInfo& fi : root.entryInfoList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Name))
+        for (const QFileInfo& fi : root.entryInfoList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Name)) {
             if (QFileInfo::exists(path_in(fi.absoluteFilePath(), run_files::kConfig))) dirs << fi.absoluteFilePath();
+            // A sweep folder (sweep.json; also one level down, e.g. runs/sweeps/<name>): its runs, grouped.
+            QStringList sweeps;
+            if (QFileInfo::exists(QDir(fi.absoluteFilePath()).filePath(QStringLiteral("sweep.json"))))
+                sweeps << fi.absoluteFilePath();
+            else
+                for (const QFileInfo& sub : QDir(fi.absoluteFilePath()).entryInfoList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Name))
+                    if (QFileInfo::exists(QDir(sub.absoluteFilePath()).filePath(QStringLiteral("sweep.json"))))
+                        sweeps << sub.absoluteFilePath();
+            for (const QString& s : sweeps)
+                for (const QFileInfo& run : QDir(s).entryInfoList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Name))
+                    if (QFileInfo::exists(path_in(run.absoluteFilePath(), run_files::kConfig))) dirs << run.absoluteFilePath();
+        }
     }
     for (const QString& d : extra_dirs_)
         if (!dirs.contains(d)) dirs << d;
@@ -234,15 +273,17 @@ void RunsBrowser::refresh() {
         name->setData(Qt::UserRole, r.dir);
         name->setToolTip(r.error.isEmpty() ? r.dir : r.error);
         table_->setItem(i, 0, name);
-        table_->setItem(i, 1, item(r.dataset));
-        table_->setItem(i, 2, item(r.preset));
-        table_->setItem(i, 3, item(QStringLiteral("%1 / %2").arg(r.epochs_done).arg(r.epochs), right));
-        table_->setItem(i, 4, item(num(r.top1, 2), right));
-        table_->setItem(i, 5, item(num(r.top5, 2), right));
-        table_->setItem(i, 6, item(num(r.test_loss, 4), right));
+        table_->setItem(i, 1, item(r.sweep));
+        table_->setItem(i, 2, item(QString::fromStdString(arch_display_name(r.arch.toStdString()))));
+        table_->setItem(i, 3, item(r.dataset));
+        table_->setItem(i, 4, item(r.preset));
+        table_->setItem(i, 5, item(QStringLiteral("%1 / %2").arg(r.epochs_done).arg(r.epochs), right));
+        table_->setItem(i, 6, item(num(r.top1, 2), right));
+        table_->setItem(i, 7, item(num(r.top5, 2), right));
+        table_->setItem(i, 8, item(num(r.test_loss, 4), right));
         auto* status = item(r.error.isEmpty() ? r.status : r.status + QStringLiteral(": ") + r.error);
         if (!r.error.isEmpty()) status->setForeground(QColor(192, 48, 47));
-        table_->setItem(i, 7, status);
+        table_->setItem(i, 9, status);
     }
     table_->resizeColumnsToContents();
     select(keep);
@@ -274,6 +315,18 @@ void RunsBrowser::compareSelected() {
         configs.push_back(read_text(path_in(d, run_files::kConfig)));
         names << QFileInfo(d).fileName();
     }
+    metrics_ = compare_final_metrics(dirs);
+    metrics_view_->clear();
+    metrics_view_->setColumnCount(int(metrics_.columns().size()));
+    QStringList headers;
+    for (const auto& c : metrics_.columns()) headers << QString::fromStdString(c);
+    metrics_view_->setHorizontalHeaderLabels(headers);
+    metrics_view_->setRowCount(int(metrics_.rows()));
+    for (size_t i = 0; i < metrics_.rows(); ++i)
+        for (size_t c = 0; c < metrics_.columns().size(); ++c)
+            metrics_view_->setItem(int(i), int(c), item(QString::fromStdString(format_cell(metrics_.at(i, c), 2))));
+    metrics_view_->resizeColumnsToContents();
+    export_->setEnabled(metrics_.rows() > 0);
     const auto rows = config_differences(configs, all_keys_->isChecked() || dirs.size() == 1);
     diff_->clear();
     diff_->setColumnCount(int(names.size()) + 1);
@@ -292,10 +345,43 @@ void RunsBrowser::compareSelected() {
     diff_->resizeColumnsToContents();
 }
 
+Table compare_final_metrics(const QStringList& dirs) {
+    std::vector<app::RunFinal> runs;
+    for (const QString& d : dirs) {
+        const RunInfo info = scan_run(d);
+        if (!info.error.isEmpty()) continue;
+        const auto config = nlohmann::json::parse(read_text(path_in(d, run_files::kConfig)).toStdString(), nullptr, false);
+        if (config.is_discarded()) continue;
+        runs.push_back({info.name.toStdString(), config, info.top1, info.top5});
+    }
+    return app::final_metrics_table(runs);
+}
+
+bool RunsBrowser::exportMetrics(const QString& path, QString* error) const {
+    const QString ext = QFileInfo(path).suffix().toLower();
+    const std::string caption = "Final test metrics (mean \xC2\xB1 std over seeds)";
+    std::string text;
+    if (ext == QLatin1String("csv")) text = metrics_.to_csv();
+    else if (ext == QLatin1String("md")) text = "mean \xC2\xB1 std over seeds of the final epoch\n\n" + metrics_.to_markdown(2);
+    else if (ext == QLatin1String("tex")) text = metrics_.to_latex(caption, 2);
+    else {
+        if (error) *error = tr("%1: choose .csv, .md or .tex").arg(path);
+        return false;
+    }
+    try {
+        write_text_atomically(path.toStdString(), text);
+    } catch (const std::exception& e) {
+        if (error) *error = QString::fromStdString(e.what());
+        return false;
+    }
+    return true;
+}
+
 void RunsBrowser::updateButtons() {
     const QStringList dirs = selectedDirs();
     open_->setEnabled(!dirs.isEmpty());
     compare_->setEnabled(!dirs.isEmpty());
+    export_->setEnabled(metrics_.rows() > 0);
     bool resumable = false;
     if (dirs.size() == 1)
         for (const RunInfo& r : runs_)

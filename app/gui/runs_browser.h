@@ -9,6 +9,7 @@
 #include <QWidget>
 
 #include "app/gui/curves_view.h"
+#include "core/table.h"
 
 class QLabel;
 class QPushButton;
@@ -21,6 +22,8 @@ namespace vhmn::gui {
 struct RunInfo {
     QString dir, name;
     QString dataset, preset, status;
+    QString arch = QStringLiteral("vhmn");  ///< model family
+    QString sweep;  ///< the sweep folder the run belongs to (empty: a single run)
     int epochs_done = 0, epochs = 0;
     double top1 = -1, top5 = -1, test_loss = -1;
     bool resumable = false, finished = false;
@@ -37,6 +40,9 @@ RunCurves load_run_curves(const QString& dir);
 /// with each config's value as text ("—" when a config lacks the key). All keys when `all`.
 std::vector<std::pair<QString, QStringList>> config_differences(const std::vector<QString>& config_json,
                                                                  bool all = false);
+
+/// The final-metrics comparison of run folders (mean ± std over seeds, see app::final_metrics_table).
+Table compare_final_metrics(const QStringList& dirs);
 
 class RunsBrowser : public QWidget {
     Q_OBJECT
@@ -56,6 +62,11 @@ public:
     /// Fill the difference table for the selected runs.
     void compareSelected();
     QTableWidget* differencesTable() const { return diff_; }
+    /// The selected runs' final metrics by case (filled by compareSelected()).
+    const Table& metricsTable() const { return metrics_; }
+    QTableWidget* metricsView() const { return metrics_view_; }
+    /// Write metricsTable() as .csv, .md or .tex (by the file's extension); false + message on failure.
+    bool exportMetrics(const QString& path, QString* error = nullptr) const;
     QTableWidget* runsTable() const { return table_; }
 
 Q_SIGNALS:
@@ -71,6 +82,9 @@ private:
     QLabel* dir_label_ = nullptr;
     QTableWidget* table_ = nullptr;
     QTableWidget* diff_ = nullptr;
+    QTableWidget* metrics_view_ = nullptr;
+    QPushButton* export_ = nullptr;
+    Table metrics_;
     QCheckBox* all_keys_ = nullptr;
     QPushButton* open_ = nullptr;
     QPushButton* compare_ = nullptr;
