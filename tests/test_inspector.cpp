@@ -37,6 +37,7 @@
 #include "core/probes.h"
 #include "tests/suite.h"
 #include "widgets/figure_plots.h"
+#include "widgets/curve_plot.h"
 #include "widgets/image_grid.h"
 #include "widgets/image_view.h"
 #include "widgets/prototype_strip.h"
@@ -326,6 +327,57 @@ private Q_SLOTS:
                     ++prototypes;
                 }
         QVERIFY(prototypes > 0);
+    }
+
+    /// A baseline run (no memory banks): the Inspector shows predictions and says why there is
+    /// nothing else; the Memory tab is disabled with the same explanation and leaves no empty plots.
+    void baselineRunHasPredictionsButNoMemory() {
+        QTemporaryDir dir;
+        const QString run = dir.filePath(QStringLiteral("poolformer"));
+        QProcess p;
+        p.start(QStringLiteral(VHMN_CLI_PATH), {QStringLiteral("train"), QStringLiteral("--data"), kData, QStringLiteral("--arch"),
+                                                QStringLiteral("poolformer"), QStringLiteral("--epochs"), QStringLiteral("1"),
+                                                QStringLiteral("--batch"), QStringLiteral("100"), QStringLiteral("--augment"),
+                                                QStringLiteral("none"), QStringLiteral("--out"), run});
+        QVERIFY(p.waitForFinished(300000) && p.exitCode() == 0);
+        QWidget window;
+        RunSession session;
+        auto* inspector = new InspectorView(&session, &window);
+        auto* memory = new MemoryView(&session, &window);
+        window.show();
+        QVERIFY(session.open(run, kData, 20));
+        QSignalSpy opened(&session, &RunSession::jobFinished);
+        QVERIFY(opened.wait(120000) && session.isOpen());
+        QVERIFY(!session.info().hasMemory);
+        QCOMPARE(session.info().arch, QStringLiteral("poolformer"));
+        QVERIFY(session.info().warnings.join(' ').contains(QStringLiteral("no memory banks")));
+        QVERIFY(inspector->localStrip()->isHidden() && inspector->refinementPlot()->isHidden());
+        ImageResult result;
+        bool got = false;
+        connect(&session, &RunSession::imageReady, this, [&](const ImageResult& r) { result = r, got = true; });
+        ImageRequest r;
+        r.index = 2;
+        QVERIFY(session.requestImage(r) > 0);
+        QTRY_VERIFY_WITH_TIMEOUT(got, 60000);
+        QCOMPARE(result.probabilities.size(), session.info().classes);
+        double sum = 0;
+        for (double v : result.probabilities) sum += v;
+        QVERIFY(std::abs(sum - 1.0) < 1e-5);
+        QVERIFY(result.blocks.isEmpty());
+        QVERIFY(!result.input.isNull());
+        bool compute_found = false;
+        for (auto* b : memory->findChildren<QPushButton*>())
+            if (b->text() == QStringLiteral("Compute")) {
+                compute_found = true;
+                QVERIFY(!b->isEnabled());
+            }
+        QVERIFY(compute_found);
+        // Asked anyway (e.g. by a script): one error naming the reason, no crash.
+        QSignalSpy done(&session, &RunSession::jobFinished);
+        QVERIFY(session.computeMemory(0, 10));
+        QVERIFY(done.wait(60000));
+        QCOMPARE(done.last().at(1).toString(), QStringLiteral("error"));
+        QVERIFY2(done.last().at(2).toString().contains(QStringLiteral("no memory banks")), qPrintable(done.last().at(2).toString()));
     }
 
     void memoryViewShowsCoreWeightsAndHits() {

@@ -94,7 +94,7 @@ InspectorView::InspectorView(RunSession* session, QWidget* parent) : QWidget(par
     imageCol->addWidget(input_, 1);
     overlay_ = new QCheckBox(tr("attention-pooling overlay"), right);
     imageCol->addWidget(overlay_);
-    auto* legend = new QLabel(tr("<span style='color:#d9a800'>■</span> most informative patch &nbsp; "
+    auto* legend = legend_ = new QLabel(tr("<span style='color:#d9a800'>■</span> most informative patch &nbsp; "
                                  "<span style='color:#00b8d9'>■</span> window its local query reads"),
                               right);
     imageCol->addWidget(legend);
@@ -142,10 +142,12 @@ InspectorView::InspectorView(RunSession* session, QWidget* parent) : QWidget(par
     top->addWidget(refinement_, 3);
 
     auto* blockRow = new QHBoxLayout;
-    blockRow->addWidget(new QLabel(tr("Block"), right));
+    auto* blockLabel = new QLabel(tr("Block"), right);
+    blockRow->addWidget(blockLabel);
     block_ = new QComboBox(right);
     blockRow->addWidget(block_);
-    blockRow->addWidget(new QLabel(tr("prototypes k"), right));
+    auto* kLabel = new QLabel(tr("prototypes k"), right);
+    blockRow->addWidget(kLabel);
     k_ = new QSpinBox(right);
     k_->setRange(1, 10);
     k_->setValue(5);
@@ -156,6 +158,7 @@ InspectorView::InspectorView(RunSession* session, QWidget* parent) : QWidget(par
     global_ = new widgets::PrototypeStrip(tr("Global prototypes"), right);
     rl->addWidget(local_);
     rl->addWidget(global_);
+    memory_widgets_ = {refinement_, blockLabel, block_, kLabel, k_, local_, global_, overlay_, legend_};
 
     auto updateLabels = [this] {
         noise_label_->setText(QStringLiteral("σ = %1").arg(noise_->value() / 100.0, 0, 'f', 2));
@@ -200,6 +203,7 @@ void InspectorView::onOpened() {
                       .arg(t.accuracy, 0, 'f', 2) +
                   (info.warnings.isEmpty() ? QString()
                                            : QStringLiteral("<br><span style='color:#b35900'>%1</span>").arg(escapedLines(info.warnings))));
+    for (QWidget* w : memory_widgets_) w->setVisible(info.hasMemory);
     repoint_->setVisible(!info.located.isEmpty());
     repoint_->setEnabled(true);
     repoint_->setText(tr("Use %1 for this run from now on").arg(info.located));
@@ -276,7 +280,10 @@ void InspectorView::onResult(const ImageResult& r) {
                              0, 'f', 1)
                         .arg(r.request.corruption.isClean() ? QString() : tr(" — corrupted")));
     input_->setImage(r.input);
-    input_->setBoxes({{r.windowBox, kWindowColor, tr("window"), Qt::DashLine}, {r.tokenBox, kTokenColor, tr("patch")}});
+    if (r.blocks.isEmpty())  // a baseline: no patch was retrieved for, nothing to box
+        input_->setBoxes({});
+    else
+        input_->setBoxes({{r.windowBox, kWindowColor, tr("window"), Qt::DashLine}, {r.tokenBox, kTokenColor, tr("patch")}});
     widgets::HeatOverlay o;
     o.rows = o.cols = r.grid;
     o.values = r.poolWeights;

@@ -86,6 +86,8 @@ private:
     widgets::ProbabilityBars* probs_ = nullptr;
     widgets::PrototypeStrip *local_ = nullptr, *global_ = nullptr;
     widgets::CurvePlot* refinement_ = nullptr;
+    QList<QWidget*> memory_widgets_;
+    QLabel* legend_ = nullptr;  ///< V-HMN only: hidden for a baseline run (no banks)
     QLabel* title_ = nullptr;
     QLabel* timing_ = nullptr;
     QLabel* run_ = nullptr;

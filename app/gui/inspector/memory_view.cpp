@@ -87,7 +87,7 @@ MemoryView::MemoryView(RunSession* session, QWidget* parent) : QWidget(parent), 
     hits_->verticalHeader()->setVisible(false);
     hits_->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
     hits_->setEditTriggers(QAbstractItemView::NoEditTriggers);
-    auto* hitBox = new QWidget(this);
+    auto* hitBox = hit_box_ = new QWidget(this);
     auto* hl = new QVBoxLayout(hitBox);
     hl->setContentsMargins(0, 0, 0, 0);
     auto* hitTitle = new QLabel(tr("<b>Retrieval hit rate (Table 9), %</b>: the top-1 / any top-5 slot "
@@ -124,6 +124,9 @@ MemoryView::MemoryView(RunSession* session, QWidget* parent) : QWidget(parent), 
         block_->setCurrentIndex(std::max(0, info.depth - 1));
         result_ = MemoryResult{};
         compute_->setEnabled(info.hasMemory);
+        for (QWidget* w : {static_cast<QWidget*>(heatmap_), static_cast<QWidget*>(usage_),
+                           static_cast<QWidget*>(fill_), hit_box_})
+            w->setVisible(info.hasMemory);  // a baseline: no plots to leave empty
         redraw();
         if (!info.hasMemory)  // after redraw(), which writes its own summary
             summary_->setText(tr("<b>No memory banks:</b> this run is a %1 baseline, so there are no slots, "

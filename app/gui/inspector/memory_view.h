@@ -70,6 +70,7 @@ private:
     widgets::Heatmap* heatmap_ = nullptr;
     widgets::BarPlot *usage_ = nullptr, *fill_ = nullptr;
     QTableWidget* hits_ = nullptr;
+    QWidget* hit_box_ = nullptr;
 };
 
 }  // namespace vhmn::gui
