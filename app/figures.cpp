@@ -25,6 +25,8 @@ ProbeControl stage(const ProbeControl& c, double from, double to) {
 }  // namespace
 
 void compute_figure_data(OpenedRun& run, const FigureOptions& o, FigureData& d, const ProbeControl& control) {
+    // Most of the pack is memory figures: a baseline is refused before the long robustness pass.
+    memory_of(run.model, "the figure pack (prototypes, slot weights, hit rates, stability)");
     auto in = probe_input(run, run.model->parameters().front().device(), o.batch, o.limit);
     const int64_t depth = run.model->config().depth;
     if (d.robustness.empty()) {
