@@ -95,6 +95,23 @@ protected:
     ModelConfig cfg_;
 };
 
+/// A baseline: the shared stem (with learned positions when `positions`), `cfg.depth` blocks of one
+/// kind in sequence (checkpoint keys blocks.i.…), the shared head.
+template <typename Block>
+class StackedClassifierImpl : public ClassifierImpl {
+public:
+    StackedClassifierImpl(const ModelConfig& cfg, bool positions) : ClassifierImpl(cfg) {
+        make_stem(positions);
+        blocks = register_module("blocks", torch::nn::Sequential());
+        for (int64_t i = 0; i < cfg.depth; ++i) blocks->push_back(Block(cfg));
+        make_head();
+    }
+    torch::nn::Sequential blocks{nullptr};
+
+protected:
+    torch::Tensor run(const torch::Tensor& tokens, const WriteContext*) override { return classify(blocks->forward(tokens)); }
+};
+
 /// A shared handle on any classifier (like libtorch's module holders).
 class Model : public torch::nn::ModuleHolder<ClassifierImpl> {
 public:

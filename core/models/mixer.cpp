@@ -15,13 +15,4 @@ torch::Tensor MixerBlockImpl::forward(const torch::Tensor& x) {
     return h + mlp(norm2(h));
 }
 
-MixerImpl::MixerImpl(const ModelConfig& cfg) : ClassifierImpl(cfg) {
-    make_stem(false);
-    blocks = register_module("blocks", nn::Sequential());
-    for (int64_t i = 0; i < cfg.depth; ++i) blocks->push_back(MixerBlock(cfg));
-    make_head();
-}
-
-torch::Tensor MixerImpl::run(const torch::Tensor& tokens, const WriteContext*) { return classify(blocks->forward(tokens)); }
-
 }  // namespace vhmn

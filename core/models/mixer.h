@@ -18,13 +18,9 @@ public:
 };
 TORCH_MODULE(MixerBlock);
 
-class MixerImpl : public ClassifierImpl {
+class MixerImpl : public StackedClassifierImpl<MixerBlock> {
 public:
-    explicit MixerImpl(const ModelConfig& cfg);
-    torch::nn::Sequential blocks{nullptr};
-
-protected:
-    torch::Tensor run(const torch::Tensor& tokens, const WriteContext* ctx) override;
+    explicit MixerImpl(const ModelConfig& cfg) : StackedClassifierImpl(cfg, /*positions=*/false) {}
 };
 TORCH_MODULE(Mixer);
 

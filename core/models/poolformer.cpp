@@ -23,15 +23,4 @@ torch::Tensor PoolFormerBlockImpl::forward(const torch::Tensor& x) {
     return h + mlp(norm2(h));
 }
 
-PoolFormerImpl::PoolFormerImpl(const ModelConfig& cfg) : ClassifierImpl(cfg) {
-    make_stem(false);
-    blocks = register_module("blocks", nn::Sequential());
-    for (int64_t i = 0; i < cfg.depth; ++i) blocks->push_back(PoolFormerBlock(cfg));
-    make_head();
-}
-
-torch::Tensor PoolFormerImpl::run(const torch::Tensor& tokens, const WriteContext*) {
-    return classify(blocks->forward(tokens));
-}
-
 }  // namespace vhmn

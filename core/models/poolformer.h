@@ -26,13 +26,9 @@ private:
 };
 TORCH_MODULE(PoolFormerBlock);
 
-class PoolFormerImpl : public ClassifierImpl {
+class PoolFormerImpl : public StackedClassifierImpl<PoolFormerBlock> {
 public:
-    explicit PoolFormerImpl(const ModelConfig& cfg);
-    torch::nn::Sequential blocks{nullptr};
-
-protected:
-    torch::Tensor run(const torch::Tensor& tokens, const WriteContext* ctx) override;
+    explicit PoolFormerImpl(const ModelConfig& cfg) : StackedClassifierImpl(cfg, /*positions=*/false) {}
 };
 TORCH_MODULE(PoolFormer);
 

@@ -36,13 +36,4 @@ torch::Tensor ViTBlockImpl::forward(const torch::Tensor& x) {
     return h + mlp(norm2(h));
 }
 
-ViTImpl::ViTImpl(const ModelConfig& cfg) : ClassifierImpl(cfg) {
-    make_stem(true);
-    blocks = register_module("blocks", nn::Sequential());
-    for (int64_t i = 0; i < cfg.depth; ++i) blocks->push_back(ViTBlock(cfg));
-    make_head();
-}
-
-torch::Tensor ViTImpl::run(const torch::Tensor& tokens, const WriteContext*) { return classify(blocks->forward(tokens)); }
-
 }  // namespace vhmn

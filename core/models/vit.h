@@ -36,13 +36,9 @@ public:
 };
 TORCH_MODULE(ViTBlock);
 
-class ViTImpl : public ClassifierImpl {
+class ViTImpl : public StackedClassifierImpl<ViTBlock> {
 public:
-    explicit ViTImpl(const ModelConfig& cfg);
-    torch::nn::Sequential blocks{nullptr};
-
-protected:
-    torch::Tensor run(const torch::Tensor& tokens, const WriteContext* ctx) override;
+    explicit ViTImpl(const ModelConfig& cfg) : StackedClassifierImpl(cfg, /*positions=*/true) {}
 };
 TORCH_MODULE(ViT);
 
