@@ -21,12 +21,7 @@ nlohmann::json case_key(const nlohmann::json& config) {
 }
 
 std::string mean_std(const std::vector<double>& v) {
-    double m = 0;
-    for (double x : v) m += x;
-    m /= double(v.size());
-    double s = 0;
-    for (double x : v) s += (x - m) * (x - m);
-    s = v.size() > 1 ? std::sqrt(s / double(v.size() - 1)) : 0.0;
+    const auto [m, s] = mean_and_sample_std(v);
     char buf[64];
     std::snprintf(buf, sizeof buf, "%.2f \xC2\xB1 %.2f", m, s);
     return buf;
@@ -35,6 +30,16 @@ std::string mean_std(const std::vector<double>& v) {
 std::string text(const nlohmann::json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
 
 }  // namespace
+
+std::pair<double, double> mean_and_sample_std(const std::vector<double>& v) {
+    if (v.empty()) return {0.0, 0.0};
+    double m = 0;
+    for (double x : v) m += x;
+    m /= double(v.size());
+    double s = 0;
+    for (double x : v) s += (x - m) * (x - m);
+    return {m, v.size() > 1 ? std::sqrt(s / double(v.size() - 1)) : 0.0};
+}
 
 Table final_metrics_table(const std::vector<RunFinal>& runs) {
     struct Case {

@@ -2,6 +2,7 @@
 // Final metrics of several runs side by side: runs that differ only in their seed are one case,
 // reported as mean ± sample std over the seeds (the runs browser's Compare; no Qt here).
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -15,6 +16,9 @@ struct RunFinal {
     nlohmann::json config;  ///< the run's config.json
     double top1 = -1, top5 = -1;  ///< final epoch's test metrics (negative: none yet)
 };
+
+/// Mean and sample standard deviation (0 for fewer than two values) of final metrics over seeds.
+std::pair<double, double> mean_and_sample_std(const std::vector<double>& values);
 
 /// One row per case (config without seed, data statistics and fingerprint): architecture, preset,
 /// every config value that differs between cases, parameters, the number of runs and test top-1 /

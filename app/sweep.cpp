@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 
+#include "app/run_compare.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/stats.h"
@@ -39,15 +40,6 @@ void apply_all(TrainRequest& r, const nlohmann::json& fields) {
         if (it.key() != "preset" && it.key() != "arch" && it.key() != "augment") apply_field(r, it.key(), *it);
 }
 
-double sample_std(const std::vector<double>& v) {
-    if (v.size() < 2) return 0.0;
-    double m = 0;
-    for (double x : v) m += x;
-    m /= double(v.size());
-    double s = 0;
-    for (double x : v) s += (x - m) * (x - m);
-    return std::sqrt(s / double(v.size() - 1));
-}
 
 }  // namespace
 
@@ -274,10 +266,9 @@ SweepOutcome summarize_sweep(const SweepSpec& spec) {
         row.emplace_back(parameters[sig]);
         row.emplace_back(int64_t(values.front().size()));
         for (const auto& v : values) {
-            double mean = 0;
-            for (double x : v) mean += x;
-            row.emplace_back(mean / double(v.size()));
-            row.emplace_back(sample_std(v));
+            const auto [mean, sd] = mean_and_sample_std(v);
+            row.emplace_back(mean);
+            row.emplace_back(sd);
         }
         out.summary.add_row(std::move(row));
     }

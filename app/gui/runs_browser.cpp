@@ -315,7 +315,16 @@ void RunsBrowser::compareSelected() {
         configs.push_back(read_text(path_in(d, run_files::kConfig)));
         names << QFileInfo(d).fileName();
     }
-    metrics_ = compare_final_metrics(dirs);
+    // The final metrics from the scan the table already holds, the configs just read: no file is
+    // read twice on the GUI thread.
+    std::vector<app::RunFinal> finals;
+    for (int i = 0; i < dirs.size(); ++i)
+        for (const RunInfo& r : runs_) {
+            if (r.dir != dirs[i] || !r.error.isEmpty()) continue;
+            const auto config = nlohmann::json::parse(configs[size_t(i)].toStdString(), nullptr, false);
+            if (!config.is_discarded()) finals.push_back({r.name.toStdString(), config, r.top1, r.top5});
+        }
+    metrics_ = app::final_metrics_table(finals);
     metrics_view_->clear();
     metrics_view_->setColumnCount(int(metrics_.columns().size()));
     QStringList headers;
@@ -343,18 +352,6 @@ void RunsBrowser::compareSelected() {
         }
     }
     diff_->resizeColumnsToContents();
-}
-
-Table compare_final_metrics(const QStringList& dirs) {
-    std::vector<app::RunFinal> runs;
-    for (const QString& d : dirs) {
-        const RunInfo info = scan_run(d);
-        if (!info.error.isEmpty()) continue;
-        const auto config = nlohmann::json::parse(read_text(path_in(d, run_files::kConfig)).toStdString(), nullptr, false);
-        if (config.is_discarded()) continue;
-        runs.push_back({info.name.toStdString(), config, info.top1, info.top5});
-    }
-    return app::final_metrics_table(runs);
 }
 
 bool RunsBrowser::exportMetrics(const QString& path, QString* error) const {

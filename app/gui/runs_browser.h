@@ -41,9 +41,6 @@ RunCurves load_run_curves(const QString& dir);
 std::vector<std::pair<QString, QStringList>> config_differences(const std::vector<QString>& config_json,
                                                                  bool all = false);
 
-/// The final-metrics comparison of run folders (mean ± std over seeds, see app::final_metrics_table).
-Table compare_final_metrics(const QStringList& dirs);
-
 class RunsBrowser : public QWidget {
     Q_OBJECT
 public:
