@@ -63,6 +63,21 @@ int64_t MemoryBankImpl::staged() const {
 
 void MemoryBankImpl::discard_staged() { staged_.clear(); }
 
+MemoryBankImpl::StagedWrites MemoryBankImpl::take_staged() {
+    StagedWrites w;
+    if (staged_.empty()) return w;
+    std::vector<torch::Tensor> v, l, s, r, c;
+    for (const auto& e : staged_) {
+        TORCH_CHECK(e.step == staged_.front().step, "bank take_staged: writes of several steps are staged");
+        v.push_back(e.vectors), l.push_back(e.labels), s.push_back(e.sources), r.push_back(e.rows), c.push_back(e.cols);
+    }
+    w.step = staged_.front().step;
+    staged_.clear();
+    w.vectors = torch::cat(v), w.labels = torch::cat(l), w.sources = torch::cat(s), w.rows = torch::cat(r),
+    w.cols = torch::cat(c);
+    return w;
+}
+
 int64_t MemoryBankImpl::commit() {
     if (staged_.empty()) return 0;
     if (host_key_ != valid.data_ptr()) refresh();

@@ -49,6 +49,16 @@ public:
     int64_t commit();
     /// Drop staged writes (e.g. after a failed step).
     void discard_staged();
+    /// Staged writes, concatenated in staging order.
+    struct StagedWrites {
+        torch::Tensor vectors;                      ///< [n, L]
+        torch::Tensor labels, sources, rows, cols;  ///< [n] int64
+        int64_t step = -1;
+    };
+    /// Remove the staged writes and return them (data-parallel training gathers every rank's and
+    /// stages them all, in rank order). Undefined tensors when nothing is staged; the entries of
+    /// one call share one step (a training step stages once per bank).
+    StagedWrites take_staged();
     int64_t staged() const;
 
     /// The bank as read by retrieval; the normalised slots are cached until the bank changes.

@@ -123,4 +123,31 @@ private:
     int64_t count_ = 0;
 };
 
+
 }  // namespace vhmn::compat
+
+// ---------------------------------------------------------------------------------------------
+// c10d (torch.distributed's C++ engine), for the one file that uses it (core/train/distributed.cpp
+// defines VHMN_COMPAT_C10D before including this header). In 1.13 the backends (Gloo, NCCL) are
+// ProcessGroups themselves; from 2.0 they derive from c10d::Backend, to which a ProcessGroup
+// dispatches. We hold the backend and call its collectives directly: the same calls in both.
+// VHMN_WITH_GLOO is defined by the build when gloo's headers (libgloo-dev) were found.
+#ifdef VHMN_COMPAT_C10D
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#ifdef VHMN_WITH_GLOO
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#endif
+#if defined(VHMN_TORCH_CUDA) && defined(USE_C10D_NCCL)
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#define VHMN_WITH_NCCL 1
+#endif
+
+namespace vhmn::compat {
+#if VHMN_TORCH_AT_LEAST(2, 0)
+using DistBackend = c10d::Backend;
+#else
+using DistBackend = c10d::ProcessGroup;
+#endif
+}  // namespace vhmn::compat
+#endif  // VHMN_COMPAT_C10D

@@ -26,6 +26,8 @@ struct TrainConfig {
     bool bf16 = true;              ///< bf16 autocast on CUDA (ignored on CPU)
     int64_t log_every = 10;        ///< steps between progress reports
     int64_t eval_batch = 500;
+    int64_t checkpoint_every = 0;  ///< also checkpoint every N steps within an epoch (0: at epoch ends only)
+    int64_t world_size = 1;        ///< processes of the (last) data-parallel launch; --batch is their global batch
 
     void validate() const;  ///< ConfigError naming the flag/field
 };

@@ -13,6 +13,8 @@
 #include "core/run_record.h"
 #include "core/runtime.h"
 #include "core/torch_compat.h"
+#include "core/train/data_parallel.h"
+#include "core/train/distributed.h"
 
 namespace vhmn {
 namespace fs = std::filesystem;
@@ -103,16 +105,19 @@ torch::Tensor normalize_images(const torch::Tensor& images01, const std::vector<
 }
 
 EvalResult evaluate(Model model, const data::Split& split, const std::vector<double>& mean,
-                    const std::vector<double>& std, int64_t batch, const torch::Device& device) {
+                    const std::vector<double>& std, int64_t batch, const torch::Device& device,
+                    dist::Group* group) {
     c10::InferenceMode inference;  // no autograd bookkeeping; nothing made here is trained on
     const bool was_training = model->is_training();
     model->eval();
     const int64_t n = split.size(), classes = model->config().classes, k = std::min<int64_t>(5, classes);
+    // A rank evaluates its contiguous shard; the sums are reduced below.
+    const auto [lo, hi] = group ? dist::rank_slice(n, group->rank(), group->world()) : std::pair<int64_t, int64_t>{0, n};
     const ImageNormalizer normalize(mean, std, device);
     // Sums stay on the device; one read at the end.
     auto sums = torch::zeros({3}, torch::TensorOptions(torch::kDouble).device(device));  // loss, top1, top5
-    for (int64_t s = 0; s < n; s += batch) {
-        const int64_t e = std::min(n, s + batch);
+    for (int64_t s = lo; s < hi; s += batch) {
+        const int64_t e = std::min(hi, s + batch);
         auto x = to_device(split.images.slice(0, s, e), device).to(torch::kFloat).div_(255.0);
         auto y = to_device(split.labels.slice(0, s, e), device);
         auto logits = model->forward(normalize(x)).to(torch::kFloat);
@@ -124,6 +129,12 @@ EvalResult evaluate(Model model, const data::Split& split, const std::vector<dou
                               hit.any(1).sum().to(torch::kDouble)});
     }
     if (was_training) model->train();
+    if (group) {
+        c10::InferenceMode normal_tensors(false);
+        std::vector<torch::Tensor> t{sums.clone().to(group->device())};
+        group->all_reduce_sum(t, "the evaluation's reduction");
+        sums = t[0];
+    }
     if (n == 0) return {};
     auto h = sums.to(torch::kCPU);
     const double* v = h.data_ptr<double>();
@@ -132,15 +143,22 @@ EvalResult evaluate(Model model, const data::Split& split, const std::vector<dou
 
 // --------------------------------------------------------------------------------------------
 Trainer::Trainer(RunConfig config, data::Split train, data::Split test, AugmentFn augment,
-                 std::string run_dir)
+                 std::string run_dir, std::shared_ptr<dist::Group> group)
     : config_(std::move(config)),
       train_(std::move(train)),
       test_(std::move(test)),
       augment_(std::move(augment)),
       run_dir_(std::move(run_dir)),
-      device_(parse_device(config_.train.device)) {
+      device_(parse_device(config_.train.device)),
+      group_(std::move(group)),
+      writer_(!group_ || group_->rank() == 0) {
     config_.model.validate();
     config_.train.validate();
+    config_.train.world_size = group_ ? group_->world() : 1;
+    if (group_ && config_.train.batch % group_->world() != 0)
+        throw ConfigError("--batch " + std::to_string(config_.train.batch) + " is the global batch of all " +
+                          std::to_string(group_->world()) + " ranks: it must divide by the world size (each rank "
+                          "takes batch / world size images per step)");
     if (train_.size() == 0) throw ConfigError("the training split is empty");
     if (train_.images.size(1) != config_.model.channels || train_.images.size(2) != config_.model.image_size)
         throw ConfigError("training images do not match the model's input size/channels");
@@ -161,6 +179,7 @@ Trainer::Trainer(RunConfig config, data::Split train, data::Split test, AugmentF
     model_ = make_model(config_.model);
     model_->to(device_);
     model_->refresh_memory();
+    if (group_) dp_ = std::make_unique<dist::DataParallel>(*group_, model_);
     const auto& t = config_.train;
     if (t.optimizer == "adamw")
         optimizer_ = std::make_unique<torch::optim::AdamW>(
@@ -168,7 +187,7 @@ Trainer::Trainer(RunConfig config, data::Split train, data::Split test, AugmentF
     else
         optimizer_ = std::make_unique<torch::optim::Adam>(
             model_->parameters(), torch::optim::AdamOptions(t.lr).weight_decay(t.weight_decay));
-    if (!run_dir_.empty()) {
+    if (!run_dir_.empty() && writer_) {
         std::error_code ec;
         fs::create_directories(run_dir_, ec);
         if (ec) throw FileError(run_dir_, "cannot create run folder: " + ec.message());
@@ -187,8 +206,8 @@ void Trainer::set_lr(double lr) {
     for (auto& group : optimizer_->param_groups()) group.options().set_lr(lr);
 }
 
-void Trainer::save_checkpoint() {
-    if (run_dir_.empty()) return;
+void Trainer::save_checkpoint(const EpochProgress& within) {
+    if (run_dir_.empty() || !writer_) return;
     torch::serialize::OutputArchive archive;
     write_model(model_, archive);
     torch::serialize::OutputArchive opt;
@@ -196,13 +215,16 @@ void Trainer::save_checkpoint() {
     archive.write("optimizer_state", opt);  // our layout: readable by every supported libtorch
     archive.write("epochs_done", c10::IValue(epochs_done_));
     archive.write("step", c10::IValue(step_));
+    // Within an epoch (--checkpoint-every): the batch to continue at and the epoch's sums so far.
+    archive.write("epoch_batch", c10::IValue(within.batch));
+    archive.write("epoch_sums", c10::IValue(nlohmann::json({within.loss, within.correct, double(within.seen)}).dump()));
     archive.write("history", c10::IValue(nlohmann::json(history_).dump()));
     archive.write("run_config", c10::IValue(nlohmann::json(config_).dump()));
     save_archive_atomic(archive, (fs::path(run_dir_) / run_files::kCheckpoint).string());
 }
 
 void Trainer::write_record() {
-    if (run_dir_.empty() || !run_record_available()) return;
+    if (run_dir_.empty() || !writer_ || !run_record_available()) return;
     write_run_record((fs::path(run_dir_) / run_files::kRecord).string(), config_, history_, model_);
 }
 
@@ -235,75 +257,124 @@ void Trainer::resume() {
     }
     epochs_done_ = epochs.toInt();
     step_ = step.toInt();
+    c10::IValue batch, sums;
+    resume_from_ = {};
+    if (archive.try_read("epoch_batch", batch) && batch.toInt() > 0) {  // a mid-epoch checkpoint
+        if (!archive.try_read("epoch_sums", sums)) throw FileError(path, "mid-epoch checkpoint without its epoch sums");
+        const auto v = nlohmann::json::parse(sums.toStringRef()).get<std::vector<double>>();
+        if (v.size() != 3) throw FileError(path, "mid-epoch checkpoint: epoch sums are corrupt");
+        resume_from_ = {batch.toInt(), v[0], v[1], int64_t(v[2])};
+        if (resume_from_.batch >= steps_per_epoch())
+            throw FileError(path, "mid-epoch checkpoint at batch " + std::to_string(resume_from_.batch) + " of an epoch of " +
+                                      std::to_string(steps_per_epoch()) + " (another batch size or dataset?)");
+    }
 }
 
 double Trainer::train_epoch(int64_t epoch, const TrainCallbacks& cb, TrainControl* control,
                             bool& stopped, double& train_acc) {
     const auto& t = config_.train;
     const int64_t n = train_.size(), spe = steps_per_epoch(), total = t.epochs * spe;
+    const int rank = group_ ? group_->rank() : 0, world = group_ ? group_->world() : 1;
     const uint64_t write_seed = mix_seed(t.seed, epoch, 0);  // bank token choice (write_token_keys)
-    auto gen = at::make_generator<at::CPUGeneratorImpl>(mix_seed(t.seed, epoch, 1));
-    // The epoch's order is drawn on the host and copied to the data's device once per epoch.
-    auto order = to_device(torch::randperm(n, gen, torch::kInt64), train_.images.device());
+    // The epoch's order is drawn on the host and copied to the data's device once per epoch. It
+    // depends on (seed, epoch) only: every rank, and a resumed run, sees the same order.
+    auto order_gen = at::make_generator<at::CPUGeneratorImpl>(mix_seed(t.seed, epoch, 1));
+    auto order = to_device(torch::randperm(n, order_gen, torch::kInt64), train_.images.device());
     const ImageNormalizer normalize(config_.data.mean, config_.data.std, device_);
     model_->train();
     // Loss and correct counts accumulate on the device and are read at logging steps only: the
-    // step itself makes no host synchronisation (see host_reads()).
+    // step itself makes no host synchronisation (see host_reads()). With several ranks the window
+    // is summed over ranks there, with a stop vote, so every rank reports and decides the same.
     const auto acc_opts = torch::TensorOptions(torch::kDouble).device(device_);
-    auto window_sums = torch::zeros({2}, acc_opts);  // Σ loss·b, Σ correct
-    double loss_sum = 0, correct = 0;
-    int64_t seen = 0, window_seen = 0;
+    auto window_sums = torch::zeros({2}, acc_opts);  // Σ loss·b, Σ correct (of this rank's images)
+    int64_t window_seen = 0;  // images of the window, all ranks (every rank knows each global batch size)
+    double loss_sum = resume_from_.loss, correct = resume_from_.correct;
+    int64_t seen = resume_from_.seen;
+    const int64_t first = resume_from_.batch;
+    resume_from_ = {};
     auto window_start = Clock::now();
     const auto epoch_start = Clock::now();
-    for (int64_t b = 0; b < spe; ++b) {
-        if (control && !control->proceed()) {
+    for (int64_t b = first; b < spe; ++b) {
+        if (!group_ && control && !control->proceed()) {
             stopped = true;
             return 0;
         }
-        const bool log_now = (step_ + 1) % t.log_every == 0 || b == spe - 1;
+        const bool checkpoint_now = t.checkpoint_every > 0 && (step_ + 1) % t.checkpoint_every == 0 && b < spe - 1;
+        const bool log_now = (step_ + 1) % t.log_every == 0 || b == spe - 1 || checkpoint_now;
         // With set_sync_debug(), a step that is not a logging step runs under CUDA's sync debug mode.
         SyncDebugScope sync_check(device_.is_cuda() && !log_now ? sync_debug_ : 0);
-        auto idx = order.slice(0, b * t.batch, std::min(n, (b + 1) * t.batch));
-        auto images = to_device(train_.images.index_select(0, idx), device_).to(torch::kFloat).div_(255.0);
-        auto batch = augment_(images, train_.labels.index_select(0, idx), train_.index.index_select(0, idx), gen);
-        auto x = normalize(batch.images);
+        // The global batch, and this rank's contiguous part of it.
+        auto global_idx = order.slice(0, b * t.batch, std::min(n, (b + 1) * t.batch));
+        const int64_t m = global_idx.size(0);
+        const auto [lo, hi] = dist::rank_slice(m, rank, world);
+        auto idx = global_idx.slice(0, lo, hi);
+        const int64_t bs = hi - lo;
+        // Augmentation draws come from a stream of their own per (step, rank): a run resumed
+        // within an epoch continues with exactly the draws it would have made.
+        auto gen = at::make_generator<at::CPUGeneratorImpl>(mix_seed(t.seed, uint64_t(step_), 2 + uint64_t(rank)));
         const double lr = scheduled_lr(t, step_, spe);
         set_lr(lr);
         VHMNImpl* memory = model_->memory_model();
         if (memory) memory->set_record_stats(log_now);
-        WriteContext ctx{batch.write_labels, batch.write_indices, step_, write_seed};
-        torch::Tensor loss, logits;
-        {
-            compat::CudaAutocastBf16 autocast(t.bf16 && device_.is_cuda());
-            logits = model_->forward(x, &ctx);
-            loss = -(to_device(batch.targets, device_) * torch::log_softmax(logits.to(torch::kFloat), 1)).sum(1).mean();
-        }
         optimizer_->zero_grad();
-        loss.backward();
-        if (t.grad_clip > 0) clip_grad_norm_on_device(model_->parameters(), t.grad_clip);
-        optimizer_->step();
+        if (bs > 0) {
+            auto images = to_device(train_.images.index_select(0, idx), device_).to(torch::kFloat).div_(255.0);
+            auto batch = augment_(images, train_.labels.index_select(0, idx), train_.index.index_select(0, idx), gen);
+            auto x = normalize(batch.images);
+            WriteContext ctx{batch.write_labels, batch.write_indices, step_, write_seed};
+            torch::Tensor loss, logits;
+            {
+                compat::CudaAutocastBf16 autocast(t.bf16 && device_.is_cuda());
+                logits = model_->forward(x, &ctx);
+                // This rank's loss sum over the global batch count: summed over ranks, the gradient
+                // is the single-process gradient of the batch mean.
+                loss = -(to_device(batch.targets, device_) * torch::log_softmax(logits.to(torch::kFloat), 1)).sum() /
+                       double(m);
+            }
+            loss.backward();
+            auto hits = logits.argmax(1).eq(to_device(batch.accuracy_labels, device_)).sum();
+            window_sums += torch::stack({loss.detach().to(torch::kDouble) * double(m), hits.to(torch::kDouble)});
+        }
+        window_seen += m;
+        try {
+            if (dp_) dp_->all_reduce_grads(bs == 0);
+            if (t.grad_clip > 0) clip_grad_norm_on_device(model_->parameters(), t.grad_clip);
+            optimizer_->step();
+            if (dp_) dp_->gather_bank_writes(m, step_);
+        } catch (const dist::DistError& e) {
+            throw dist::DistError(std::string(e.what()) + " — at step " + std::to_string(step_ + 1) + " (epoch " +
+                                  std::to_string(epoch + 1) + ")" +
+                                  (run_dir_.empty() ? "" : "; " + run_dir_ + " resumes from its last checkpoint with --resume"));
+        }
         model_->commit_memory();
         ++step_;
-
-        const int64_t bs = idx.size(0);
-        auto hits = logits.argmax(1).eq(to_device(batch.accuracy_labels, device_)).sum();
-        window_sums += torch::stack({loss.detach().to(torch::kDouble) * double(bs), hits.to(torch::kDouble)});
-        window_seen += bs;
         if (log_now) {
-            // The one read of a logging step: loss and accuracy of the window.
+            // The one read of a logging step: loss and accuracy of the window (of every rank).
             ++host_reads_;
-            auto w = window_sums.to(torch::kCPU);
+            bool stop_vote = false;
+            torch::Tensor w;
+            if (group_) {
+                const double vote = control && control->stop_requested() ? 1.0 : 0.0;
+                std::vector<torch::Tensor> v{torch::cat({window_sums, torch::full({1}, vote, acc_opts)}).to(group_->device())};
+                group_->all_reduce_sum(v, "the progress reduction");
+                w = v[0].to(torch::kCPU);
+                stop_vote = w.data_ptr<double>()[2] > 0;
+            } else {
+                w = window_sums.to(torch::kCPU);
+            }
             const double window_loss = w.data_ptr<double>()[0], window_correct = w.data_ptr<double>()[1];
             if (!std::isfinite(window_loss))
                 throw TrainingError("loss became " + std::to_string(window_loss / double(window_seen)) +
                                     " by step " + std::to_string(step_) + " (epoch " + std::to_string(epoch + 1) +
-                                    "; checked every " + std::to_string(t.log_every) + " steps); the run on disk "
-                                    "is the last epoch's checkpoint — resume with a lower --lr");
+                                    "; checked every " + std::to_string(t.log_every) + " steps" +
+                                    (group_ ? ", on the sum over all ranks" : "") + "); the run on disk "
+                                    "is the last checkpoint — resume with a lower --lr");
             loss_sum += window_loss, correct += window_correct, seen += window_seen;
             window_sums.zero_();
             model_->update_fill_counts();
             const double dt = std::chrono::duration<double>(Clock::now() - window_start).count();
-            const double per_step = std::chrono::duration<double>(Clock::now() - epoch_start).count() / double(b + 1);
+            const double per_step =
+                std::chrono::duration<double>(Clock::now() - epoch_start).count() / double(b + 1 - first);
             StepStats s;
             s.step = step_, s.total_steps = total, s.epoch = epoch, s.epochs = t.epochs;
             s.epoch_progress = double(epoch) + double(b + 1) / double(spe);
@@ -321,6 +392,11 @@ double Trainer::train_epoch(int64_t epoch, const TrainCallbacks& cb, TrainContro
             if (cb.on_step) cb.on_step(s);
             window_seen = 0;
             window_start = Clock::now();
+            if (checkpoint_now) save_checkpoint({b + 1, loss_sum, correct, seen});
+            if (stop_vote) {  // a rank was asked to stop: all stop here, the last checkpoint stays
+                stopped = true;
+                return 0;
+            }
         }
     }
     if (auto* memory = model_->memory_model()) memory->set_record_stats(false);
@@ -333,8 +409,21 @@ TrainOutcome Trainer::run(const TrainCallbacks& cb, TrainControl* control) {
     if (cb.on_message)
         for (const auto& line : notices_) cb.on_message(line);
     notices_.clear();
-    if (epochs_done_ > 0 && cb.on_message)
-        cb.on_message("resuming after epoch " + std::to_string(epochs_done_) + " (step " + std::to_string(step_) + ")");
+    if ((epochs_done_ > 0 || resume_from_.batch > 0) && cb.on_message)
+        cb.on_message(resume_from_.batch > 0 ? "resuming within epoch " + std::to_string(epochs_done_ + 1) + " at batch " +
+                                              std::to_string(resume_from_.batch + 1) + " of " +
+                                              std::to_string(steps_per_epoch()) + " (step " + std::to_string(step_) + ")"
+                                        : "resuming after epoch " + std::to_string(epochs_done_) + " (step " +
+                                              std::to_string(step_) + ")");
+    if (dp_) {
+        // Every rank must run the same thing: compare a hash of the config (the device aside, which
+        // is per rank), then start from rank 0's parameters and banks.
+        RunConfig same = config_;
+        same.train.device.clear();
+        group_->check_same(int64_t(std::hash<std::string>{}(nlohmann::json(same).dump()) & 0x7fffffffffffffffLL),
+                           "configuration or data (config hash)");
+        dp_->broadcast_state();
+    }
     for (int64_t epoch = epochs_done_; epoch < t.epochs; ++epoch) {
         const auto start = Clock::now();
         bool stopped = false;
@@ -342,7 +431,8 @@ TrainOutcome Trainer::run(const TrainCallbacks& cb, TrainControl* control) {
         const double train_loss = train_epoch(epoch, cb, control, stopped, train_acc);
         if (stopped) return TrainOutcome::Stopped;
         const auto eval_start = Clock::now();
-        const EvalResult r = evaluate(model_, test_, config_.data.mean, config_.data.std, t.eval_batch, device_);
+        const EvalResult r =
+            evaluate(model_, test_, config_.data.mean, config_.data.std, t.eval_batch, device_, group_.get());
         last_eval_seconds_ = std::chrono::duration<double>(Clock::now() - eval_start).count();
         EpochStats e;
         e.epoch = epoch + 1, e.step = step_, e.train_loss = train_loss, e.train_acc = train_acc;
@@ -357,7 +447,7 @@ TrainOutcome Trainer::run(const TrainCallbacks& cb, TrainControl* control) {
         write_record();
         if (cb.on_epoch) cb.on_epoch(e);
     }
-    if (!run_dir_.empty()) save_model(model_, (fs::path(run_dir_) / run_files::kModel).string());
+    if (!run_dir_.empty() && writer_) save_model(model_, (fs::path(run_dir_) / run_files::kModel).string());
     return TrainOutcome::Finished;
 }
 

@@ -18,6 +18,10 @@
 #include "core/train_config.h"
 
 namespace vhmn {
+namespace dist {
+class Group;
+class DataParallel;
+}  // namespace dist
 
 /// File names inside a run folder.
 namespace run_files {
@@ -80,20 +84,26 @@ private:
 torch::Tensor normalize_images(const torch::Tensor& images01, const std::vector<double>& mean,
                                const std::vector<double>& std);
 
-/// Top-1/top-5/loss of a model on a split, in batches, without gradients, in eval mode.
+/// Top-1/top-5/loss of a model on a split, in batches, without gradients, in eval mode. With a
+/// `group`, each rank evaluates its contiguous shard and the sums are reduced: every rank returns the
+/// metrics of the whole split.
 EvalResult evaluate(Model model, const data::Split& split, const std::vector<double>& mean,
-                    const std::vector<double>& std, int64_t batch, const torch::Device& device);
+                    const std::vector<double>& std, int64_t batch, const torch::Device& device,
+                    dist::Group* group = nullptr);
 
 class Trainer {
 public:
     /// `run_dir` receives config.json now, checkpoint.pt + run.h5 each epoch and model.pt at the
-    /// end; empty means nothing is saved (tests).
+    /// end; empty means nothing is saved (tests). With a `group` (data-parallel training) this
+    /// process is one rank: `config.train.batch` is the global batch, split over the ranks; only
+    /// rank 0 writes files, and every rank must be given the same config and data.
     Trainer(RunConfig config, data::Split train, data::Split test, AugmentFn augment,
-            std::string run_dir);
+            std::string run_dir, std::shared_ptr<dist::Group> group = nullptr);
     ~Trainer();
 
-    /// Continue from run_dir/checkpoint.pt: model, banks, optimizer, step, history. The run's own
-    /// config is kept except `train.epochs`, which may be raised to train longer.
+    /// Continue from run_dir/checkpoint.pt: model, banks, optimizer, step, history, and within an
+    /// epoch (a --checkpoint-every checkpoint) the batch to continue at. The run's own config is
+    /// kept except `train.epochs`, which may be raised to train longer. Any world size may resume.
     void resume();
 
     /// Train until the configured epochs are done or `control` asks to stop (between steps; the
@@ -116,9 +126,21 @@ public:
     int64_t steps_per_epoch() const;
     const RunConfig& config() const { return config_; }
     torch::Device device() const { return device_; }
+    /// The batch of the current epoch a mid-epoch checkpoint continues at (0: an epoch boundary).
+    int64_t resume_batch() const { return resume_from_.batch; }
+    /// This process writes the run's files (one process, or rank 0).
+    bool writes_files() const { return writer_; }
 
 private:
-    void save_checkpoint();
+    /// Where an epoch stands: the next batch and its sums so far (loss·n, correct, n).
+    struct EpochProgress {
+        int64_t batch = 0;  ///< 0: at an epoch boundary
+        double loss = 0, correct = 0;
+        int64_t seen = 0;
+    };
+    /// `within`: a checkpoint inside an epoch (--checkpoint-every) records where it stands.
+    void save_checkpoint(const EpochProgress& within);
+    void save_checkpoint() { save_checkpoint(EpochProgress{}); }
     void write_record();
     double train_epoch(int64_t epoch, const TrainCallbacks& cb, TrainControl* control, bool& stopped,
                        double& train_acc);
@@ -138,6 +160,10 @@ private:
     int sync_debug_ = 0;
     double last_eval_seconds_ = 0;
     std::vector<std::string> notices_;
+    std::shared_ptr<dist::Group> group_;
+    std::unique_ptr<dist::DataParallel> dp_;
+    bool writer_ = true;
+    EpochProgress resume_from_;  // set by resume() from a mid-epoch checkpoint, consumed by run()
 };
 
 }  // namespace vhmn

@@ -174,6 +174,16 @@ int64_t VHMNImpl::commit_memory() {
     return n;
 }
 
+std::vector<VHMNImpl::BankWrites> VHMNImpl::write_banks() const {
+    std::vector<BankWrites> out;
+    for (size_t i = 0; i < blocks->size(); ++i) {
+        auto* b = blocks->ptr(i)->as<HMNBlockImpl>();
+        out.push_back({b->local_memory->bank, cfg_.tokens_per_image});
+        out.push_back({b->global_memory->bank, 1});
+    }
+    return out;
+}
+
 void VHMNImpl::discard_staged_memory() {
     for (size_t i = 0; i < blocks->size(); ++i) {
         auto* b = blocks[i]->as<HMNBlockImpl>();

@@ -128,6 +128,13 @@ public:
     void set_iterations(int64_t t) override;
 
     MemoryBank bank(int64_t block, Branch branch) const;
+    /// Every bank in a fixed order (block by block, local then global) with the number of writes a
+    /// training image stages in it per step (local: tokens_per_image, global: 1).
+    struct BankWrites {
+        MemoryBank bank;
+        int64_t per_image;
+    };
+    std::vector<BankWrites> write_banks() const;
     /// β of each block: {local, global} (one device read for all blocks).
     std::vector<std::pair<double, double>> betas() const;
     /// Record the mean retrieval entropy of every branch in the next forward passes (costs a sync).
