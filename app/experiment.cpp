@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/model_io.h"
 #include "core/run_record.h"
+#include "core/train/distributed.h"
 #include "datasets/readers.h"
 #include "datasets/subsets.h"
 
@@ -69,8 +70,11 @@ std::unique_ptr<Trainer> make_trainer(const TrainRequest& req) {
                               "'); resume it with --arch " + cfg.model.arch + " or without --arch");
         if (req.train.epochs > cfg.train.epochs) cfg.train.epochs = req.train.epochs;
         cfg.train.device = req.train.device;
+        if (req.train.checkpoint_every > 0) cfg.train.checkpoint_every = req.train.checkpoint_every;
     } else {
-        if (has_run)
+        // Under a distributed launch rank 0 alone checks (the others would find its config.json).
+        const bool checker = !req.group || req.group->rank() == 0;
+        if (has_run && checker)
             throw ConfigError("--out " + req.out + " already holds a run; use --resume to continue it "
                               "or choose another folder");
         req.train.validate();
@@ -101,7 +105,7 @@ std::unique_ptr<Trainer> make_trainer(const TrainRequest& req) {
     const bool had_fingerprint = cfg.data.fingerprint.has_value();
     cfg.data = data.info;
     auto trainer = std::make_unique<Trainer>(cfg, data.train, data.dataset.test,
-                                             make_augment_fn(augment, cfg.model.classes), req.out);
+                                             make_augment_fn(augment, cfg.model.classes), req.out, req.group);
     if (req.resume && !had_fingerprint)
         trainer->add_notice(req.out + " was trained before runs recorded their data's fingerprint: " + req.data +
                             " could not be checked against it (its fingerprint is recorded from now on)");

@@ -25,6 +25,7 @@ struct TrainRequest {
     double imbalance = 1.0;
     bool resume = false;
     bool arch_given = false;       ///< model.arch was chosen explicitly (a resume must match it)
+    std::shared_ptr<dist::Group> group;  ///< data-parallel training: this process is one rank of it
 };
 
 /// A dataset read and subset for training, with its normalisation statistics.

@@ -21,6 +21,7 @@ namespace vhmn::gui {
 struct RunCurves {
     QString name;
     History history;
+    int64_t world_size = 1;  ///< processes of its (last) data-parallel launch
 };
 
 class CurvesView : public QWidget {

@@ -422,7 +422,10 @@ bool MainWindow::openRuns(const QStringList& dirs) {
     clearError();
     QStringList names;
     for (const auto& r : runs) names << r.name;
-    run_label_->setText(runs.size() == 1 ? tr("Run <b>%1</b> (from its run.h5)").arg(names.front().toHtmlEscaped())
+    const QString ranks = runs.size() == 1 && runs.front().world_size > 1
+                              ? tr("; trained on %1 processes").arg(runs.front().world_size)
+                              : QString();
+    run_label_->setText(runs.size() == 1 ? tr("Run <b>%1</b> (from its run.h5%2)").arg(names.front().toHtmlEscaped(), ranks)
                                          : tr("Overlay of %1 runs: %2").arg(runs.size()).arg(names.join(QStringLiteral(", ")).toHtmlEscaped()));
     curves_->setRuns(std::move(runs));
     tabs_->setCurrentIndex(0);

@@ -97,7 +97,7 @@ RunCurves load_run_curves(const QString& dir) {
     QString name = QFileInfo(QDir(dir).absolutePath()).fileName();
     if (!name.contains(QString::fromStdString("arch=" + arch)) && arch != "vhmn")
         name += QStringLiteral(" (%1)").arg(QString::fromStdString(arch_display_name(arch)));
-    return {name, std::move(rec.history)};
+    return {name, std::move(rec.history), rec.config.train.world_size};
 }
 
 std::vector<std::pair<QString, QStringList>> config_differences(const std::vector<QString>& configs, bool all) {
