@@ -19,6 +19,7 @@ PACKAGES=(
   qt6-base-dev qt6-svg-dev libqcustomplot-dev
   libopencv-dev libhdf5-dev zlib1g-dev
   nlohmann-json3-dev libcli11-dev
+  libgloo-dev python3-torch
 )
 
 # The one place the libtorch 2.x pin lives. torch 2.11.0's Linux wheel is built for CUDA 13.0, like

@@ -169,6 +169,17 @@ if [ -n "$train_s" ] && [ -n "$SLICE" ]; then
   fig "paper-small after 3 epochs on the slice: $(echo "$line" | sed 's/.*| //')"
 fi
 
+step "data-parallel: torchrun, one rank per GPU (NCCL on CUDA, Gloo on the CPU)"
+# The machine has one GPU, so this checks the NCCL path with a world of 1 (and, for comparison,
+# 2 Gloo ranks on the CPU); several GPUs are needed for NCCL's real cost per step.
+NGPU=$( [ "$DEVICE" = cuda ] && (nvidia-smi -L 2>/dev/null | wc -l) || echo 0)
+NPROC=$(( NGPU > 0 ? NGPU : 2 ))
+timeout 120 python3 -m torch.distributed.run --nproc-per-node "$NPROC" --master-port 29517 --no-python \
+    "$BIN/vhmn" train --data "$DATA" --preset paper-small --epochs 1 --batch 256 --device "$DEVICE" --threads 4 \
+    --out /tmp/run-dist --log-every 5 $TRAIN_EXTRA 2>&1 | tr '\r' '\n' | tee /tmp/dist.log | grep -E '^(rank|epoch 1/1 done|  communication)' ||
+  fail "torchrun launch"
+fig "torchrun x $NPROC on $DEVICE: $(grep -E '^epoch 1/1 step' /tmp/dist.log | tail -1 | sed 's/.* \([0-9]*\) img\/s.*/\1 img\/s/'); $(grep -E 'communication' /tmp/dist.log | tail -1 | sed 's/^ *//')"
+
 step "a small run folder for the desktop app (cpu-small, no checkpoint.pt)"
 timeout 60 "$BIN/vhmn" train --data "$DATA" --preset cpu-small --epochs 2 --batch 128 --device "$DEVICE" \
     --out "$OUT/run-cpu-small" --log-every 20 $TRAIN_EXTRA | tr '\r' '\n' | grep -E '^(epoch|data|model)' || fail "cpu-small run"

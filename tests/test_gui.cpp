@@ -22,6 +22,7 @@
 #include "app/gui/runs_browser.h"
 #include "app/gui/training_controller.h"
 #include "core/atomic_file.h"
+#include "core/model_io.h"
 #include "core/run_record.h"
 #include <nlohmann/json.hpp>
 #include "tests/dataset_writers.h"
@@ -307,6 +308,12 @@ private Q_SLOTS:
         QVERIFY(cli_train(a, QStringLiteral("0.001")));
         // A second run: the same record, its config saying another learning rate.
         fs::copy(a.toStdString(), b.toStdString(), fs::copy_options::recursive);
+        {  // ... recorded as trained on 2 processes (data-parallel; the record is otherwise the same)
+            const std::string h5 = (fs::path(b.toStdString()) / "run.h5").string();
+            auto rec = read_run_record(h5);
+            rec.config.train.world_size = 2;
+            write_run_record(h5, rec.config, rec.history, load_model((fs::path(b.toStdString()) / "model.pt").string()));
+        }
         {
             const std::string cfg = (fs::path(b.toStdString()) / "config.json").string();
             std::ifstream in(cfg);
@@ -331,6 +338,9 @@ private Q_SLOTS:
         QCOMPARE(loss->curves().size(), 2);
         QCOMPARE(loss->curves()[0].y.size(), 6);  // 2 epochs × 3 steps (300 images, batch 100)
         QVERIFY(loss->drawnPoints() > 0);
+        QCOMPARE(w->curves()->runs()[0].world_size, int64_t(1));
+        QVERIFY(w->openRuns({b}));  // a data-parallel run opens like any other and says so
+        QCOMPARE(w->curves()->runs()[0].world_size, int64_t(2));
 
         QVERIFY(w->openRuns({a, b}));  // overlay
         w->curves()->flush();
