@@ -22,10 +22,11 @@ std::vector<SlotHit> top_slots(VHMN& model, int64_t block, Branch branch, const 
     TORCH_CHECK(alpha.dim() == 1 && alpha.size(0) == bank->slots(), "top_slots: alpha must be [",
                 bank->slots(), "], got ", alpha.sizes());
     auto a = alpha.detach().to(torch::kCPU).to(torch::kFloat);
-    const int64_t n = std::min<int64_t>(k, bank->filled());
+    const auto view = bank->view();  // filled, unmasked slots (an edit's masked ones are left out)
+    const int64_t n = std::min<int64_t>(k, view.filled);
     if (n <= 0) return {};
     // Empty slots have α = 0 but so may filled ones; rank empty slots last explicitly.
-    auto key = a.masked_fill(bank->valid.to(torch::kCPU).logical_not(), -1.0f);
+    auto key = a.masked_fill(view.valid.to(torch::kCPU).logical_not(), -1.0f);
     auto idx = std::get<1>(key.topk(n)).contiguous();
     std::vector<int64_t> slots(idx.data_ptr<int64_t>(), idx.data_ptr<int64_t>() + n);
     auto prov = bank->provenance(slots);

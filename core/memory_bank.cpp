@@ -44,6 +44,8 @@ void MemoryBankImpl::stage(const torch::Tensor& vectors, const torch::Tensor& la
                            const torch::Tensor& sources, const torch::Tensor& rows,
                            const torch::Tensor& cols, int64_t step_) {
     if (!is_training()) return;
+    if (mask_.defined())
+        throw std::logic_error("memory bank: writes staged while an inference-time mask is set (clear it first)");
     TORCH_CHECK(vectors.dim() == 2 && vectors.size(1) == dim_, "bank stage: vectors must be [n, ",
                 dim_, "], got ", vectors.sizes());
     const int64_t n = vectors.size(0);
@@ -160,7 +162,27 @@ BankView MemoryBankImpl::view() {
         cache_version_ = version_;
         cache_key_ = key;
     }
-    return {memory, memory_hat_, valid, filled_};
+    if (!mask_.defined()) return {memory, memory_hat_, valid, filled_};
+    if (mask_version_ != version_ || mask_key_ != valid.data_ptr() || !retrievable_.defined()) {
+        c10::InferenceMode normal_tensors(false);
+        retrievable_ = valid.logical_and(mask_.to(valid.device()).logical_not());
+        retrievable_count_ = retrievable_.sum().item<int64_t>();  // once per edit: a sync is fine
+        mask_version_ = version_;
+        mask_key_ = valid.data_ptr();
+    }
+    return {memory, memory_hat_, retrievable_, retrievable_count_};
+}
+
+void MemoryBankImpl::set_mask(const torch::Tensor& masked) {
+    if (masked.defined()) {
+        TORCH_CHECK(masked.dim() == 1 && masked.size(0) == slots_, "bank mask must be [", slots_, "], got ",
+                    masked.sizes());
+        c10::InferenceMode normal_tensors(false);
+        mask_ = masked.to(valid.device(), torch::kBool).clone();
+    } else {
+        mask_ = torch::Tensor();
+    }
+    retrievable_ = torch::Tensor();
 }
 
 int64_t MemoryBankImpl::filled() {

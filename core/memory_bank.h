@@ -62,7 +62,16 @@ public:
     int64_t staged() const;
 
     /// The bank as read by retrieval; the normalised slots are cached until the bank changes.
+    /// Slots masked by set_mask() are left out of its `valid` and `filled`.
     BankView view();
+
+    /// Inference-time memory edit (counterfactuals, ablations): `masked` [K] bool marks slots that
+    /// retrieval must ignore, as if they were empty (α = 0 on them, the rest renormalised; every
+    /// slot masked: z = q). Not a buffer: never saved, never trained on (staging refuses while a
+    /// mask is set). An undefined tensor clears it.
+    void set_mask(const torch::Tensor& masked);
+    const torch::Tensor& mask() const { return mask_; }
+    bool has_mask() const { return mask_.defined(); }
 
     /// Number of filled slots (exact; on a GPU this may synchronise), per class filled counts.
     int64_t filled();
@@ -103,6 +112,12 @@ private:
     uint64_t cache_version_ = ~uint64_t(0);
     const void* cache_key_ = nullptr;
     torch::Tensor memory_hat_;
+    // The mask and the retrievable slots it leaves (valid ∧ ¬mask, and their count), cached per
+    // bank version like memory_hat_.
+    torch::Tensor mask_, retrievable_;
+    int64_t retrievable_count_ = 0;
+    uint64_t mask_version_ = ~uint64_t(0);
+    const void* mask_key_ = nullptr;
 };
 TORCH_MODULE(MemoryBank);
 

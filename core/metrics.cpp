@@ -23,7 +23,9 @@ void from_json(const nlohmann::json& j, StepStats& s) {
 void to_json(nlohmann::json& j, const EpochStats& e) {
     j = {{"epoch", e.epoch}, {"step", e.step}, {"train_loss", e.train_loss}, {"train_acc", e.train_acc},
          {"test_top1", e.test_top1}, {"test_top5", e.test_top5}, {"test_loss", e.test_loss},
-         {"lr", e.lr}, {"seconds", e.seconds}, {"train_seconds", e.train_seconds}, {"eval_seconds", e.eval_seconds}};
+         {"lr", e.lr}, {"seconds", e.seconds}, {"train_seconds", e.train_seconds}, {"eval_seconds", e.eval_seconds},
+         {"unused_local", e.unused_local}, {"unused_global", e.unused_global}, {"age_local", e.age_local},
+         {"age_global", e.age_global}};
 }
 
 void from_json(const nlohmann::json& j, EpochStats& e) {
@@ -32,6 +34,9 @@ void from_json(const nlohmann::json& j, EpochStats& e) {
     j.at("test_top1").get_to(e.test_top1), j.at("test_top5").get_to(e.test_top5);
     j.at("test_loss").get_to(e.test_loss), j.at("lr").get_to(e.lr), j.at("seconds").get_to(e.seconds);
     e.train_seconds = j.value("train_seconds", 0.0), e.eval_seconds = j.value("eval_seconds", 0.0);  // absent in older runs
+    const std::vector<double> none;
+    e.unused_local = j.value("unused_local", none), e.unused_global = j.value("unused_global", none);
+    e.age_local = j.value("age_local", none), e.age_global = j.value("age_global", none);
 }
 
 void to_json(nlohmann::json& j, const History& h) { j = {{"epochs", h.epochs}, {"steps", h.steps}}; }

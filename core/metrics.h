@@ -34,6 +34,11 @@ struct EpochStats {
     double seconds = 0;  ///< wall time of the epoch (training + evaluation)
     double train_seconds = 0;  ///< of which the training steps (data, augmentation and bank writes included)
     double eval_seconds = 0;   ///< of which the evaluation on the test split
+    /// Memory over training, per block (V-HMN only, else empty), measured after the epoch on a fixed
+    /// sample of training images (Trainer::kMemoryStatsImages, no augmentation): the share of filled
+    /// slots that were no query's top-1 (slot collapse) and the mean age of the filled slots in
+    /// training steps since they were written.
+    std::vector<double> unused_local, unused_global, age_local, age_global;
 };
 
 struct EvalResult {

@@ -8,63 +8,16 @@
 #include "core/error.h"
 #include "core/hopfield.h"
 #include "core/runtime.h"
+#include "core/probes/common.h"
 #include "core/trainer.h"
 
 namespace vhmn {
 
+using namespace probe_detail;
+
 namespace {
 
 using torch::indexing::Slice;
-
-/// Eval mode and a fixed T for the probe's duration; the model's state is restored afterwards.
-class ProbeScope {
-public:
-    explicit ProbeScope(Model& model) : model_(model), training_(model->is_training()), t_(model->iterations()) {
-        model_->eval();
-    }
-    ~ProbeScope() {
-        model_->set_iterations(t_);
-        if (training_) model_->train();
-    }
-    ProbeScope(const ProbeScope&) = delete;
-    ProbeScope& operator=(const ProbeScope&) = delete;
-
-private:
-    Model& model_;
-    bool training_;
-    int64_t t_;
-};
-
-void check_input(const ProbeInput& in) {
-    if (!in.model) throw ConfigError("probe: no model");
-    if (in.test.size() == 0) throw ConfigError("probe: no test images");
-    if (in.batch < 1) throw ConfigError("probe: batch must be >= 1");
-}
-
-/// Calls fn(begin, end, images01 on CPU, labels on CPU) per batch, with progress and cancel.
-template <typename Fn>
-void for_batches(const ProbeInput& in, const ProbeControl& control, const std::string& what, Fn&& fn) {
-    const int64_t n = in.test.size();
-    for (int64_t s = 0; s < n; s += in.batch) {
-        if (control.cancel && control.cancel->load()) throw ProbeCancelled();
-        const int64_t e = std::min(n, s + in.batch);
-        auto x = in.test.images.slice(0, s, e).to(torch::kFloat).div_(255.0);
-        auto y = in.test.labels.slice(0, s, e);
-        fn(s, e, x, y);
-        if (control.progress) control.progress(double(e) / double(n), what);
-    }
-}
-
-torch::Tensor normalized(const ProbeInput& in, const torch::Tensor& x01) {
-    return normalize_images(x01.to(in.device), in.mean, in.std);
-}
-
-/// α at the last refinement step of one block/branch, as [queries, K] float.
-torch::Tensor last_alpha(const ForwardTrace& t, int64_t block, Branch branch) {
-    const auto& bt = t.blocks.at(block);
-    const auto& a = (branch == Branch::Local ? bt.local.alpha : bt.global.alpha).back();
-    return a.reshape({-1, a.size(-1)}).to(torch::kFloat);
-}
 
 /// Indices of the k largest weights among filled slots, [Q, k].
 torch::Tensor topk_filled(const torch::Tensor& alpha, const torch::Tensor& valid, int64_t k) {
@@ -72,25 +25,19 @@ torch::Tensor topk_filled(const torch::Tensor& alpha, const torch::Tensor& valid
     return std::get<1>(key.topk(k, 1));
 }
 
-torch::Tensor find_source(const data::Split& train, int64_t source) {
+at::Generator condition_generator(uint64_t seed, size_t condition) {
+    return at::make_generator<at::CPUGeneratorImpl>(mix_seed(seed, condition, 17));
+}
+
+}  // namespace
+
+torch::Tensor source_image(const data::Split& train, int64_t source) {
     if (train.size() == 0 || source < 0) return {};
     if (source < train.size() && train.index[source].item<int64_t>() == source) return train.images[source].clone();
     auto hit = (train.index == source).nonzero();
     if (hit.size(0) == 0) return {};
     return train.images[hit[0][0].item<int64_t>()].clone();
 }
-
-template <typename T>
-std::vector<T> to_vector(const torch::Tensor& t) {
-    auto c = t.detach().to(torch::kCPU).contiguous();
-    return std::vector<T>(c.data_ptr<T>(), c.data_ptr<T>() + c.numel());
-}
-
-at::Generator condition_generator(uint64_t seed, size_t condition) {
-    return at::make_generator<at::CPUGeneratorImpl>(mix_seed(seed, condition, 17));
-}
-
-}  // namespace
 
 std::string branch_name(Branch b) { return b == Branch::Local ? "local" : "global"; }
 
@@ -111,7 +58,7 @@ SlotWeights probe_weights(ProbeInput& in, int64_t block, Branch branch, const Pr
     SlotWeights w;
     w.block = block, w.branch = branch;
     w.filled = bank->filled();
-    auto valid = bank->valid.to(in.device);
+    auto valid = bank->view().valid.to(in.device);  // filled and not masked by an edit
     auto sum = torch::zeros({classes, K}, torch::kDouble);
     auto count = torch::zeros({classes}, torch::kLong);
     auto top1 = torch::zeros({K}, torch::kLong);
@@ -184,7 +131,8 @@ std::vector<HitRow> probe_hits(ProbeInput& in, const ProbeControl& control) {
             auto bank = model->bank(b, br);
             rows.push_back({b, br, 0, 0, 0});
             hits.push_back({0, 0});
-            banks.push_back({bank->valid.to(in.device), bank->label.to(in.device), bank->filled()});
+            const auto view = bank->view();  // an edit's masked slots count as empty
+            banks.push_back({view.valid.to(in.device), bank->label.to(in.device), view.filled});
         }
     for_batches(in, control, "hits", [&](int64_t, int64_t, const torch::Tensor& x, const torch::Tensor& y) {
         auto trace = model->forward_trace(normalized(in, x));
@@ -220,6 +168,21 @@ ProbeResult hits_result(const std::vector<HitRow>& rows) {
 }
 
 // ---- image --------------------------------------------------------------------------------------
+Replay replay_refinement(VHMN& model, int64_t block, Branch branch, const torch::Tensor& q, int64_t steps) {
+    auto* blk = model->blocks[size_t(block)]->as<HMNBlockImpl>();
+    const auto& beta = branch == Branch::Local ? blk->local_memory->beta : blk->global_memory->beta;
+    const auto view = model->bank(block, branch)->view();
+    Replay out;
+    auto z = q;
+    for (int64_t t = 0; t < steps; ++t) {
+        const auto r = retrieve(z, view);
+        out.z.push_back(z);
+        out.m.push_back(r.m);
+        z = z + beta * (r.m - z);
+    }
+    return out;
+}
+
 Box token_box(const ModelConfig& cfg, int64_t row, int64_t col) {
     return {col * cfg.patch, row * cfg.patch, cfg.patch, cfg.patch};
 }
@@ -236,10 +199,7 @@ ImageProbe probe_image(Model any_model, const torch::Tensor& image, int64_t labe
                        const torch::Device& device) {
     VHMN model = memory_of(any_model, "probing an image's retrieved memories");
     const auto& cfg = model->config();
-    if (image.dim() != 3 || image.size(0) != cfg.channels || image.size(1) != cfg.image_size ||
-        image.size(2) != cfg.image_size)
-        throw ConfigError("probe image: expected uint8 [" + std::to_string(cfg.channels) + ", " +
-                          std::to_string(cfg.image_size) + ", " + std::to_string(cfg.image_size) + "]");
+    check_image(cfg, image, "image");
     c10::InferenceMode inference;
     ProbeScope scope(any_model);
     auto x = image.unsqueeze(0).to(torch::kFloat).div(255.0).to(device);
@@ -269,22 +229,15 @@ ImageProbe probe_image(Model any_model, const torch::Tensor& image, int64_t labe
                 Prototype proto;
                 proto.hit = hit;
                 proto.box = br == Branch::Local ? token_box(cfg, hit.provenance.row, hit.provenance.col) : whole;
-                proto.source = find_source(train, hit.provenance.source);
+                proto.source = source_image(train, hit.provenance.source);
                 out.push_back(std::move(proto));
             }
             auto& steps = br == Branch::Local ? bp.local_steps : bp.global_steps;
             for (const auto& d : tr.distance) steps.distance.push_back(pick(d).item<double>());
             for (const auto& a : tr.alpha) steps.entropy.push_back(entropy(pick(a)).item<double>());
             // Replay Eq. 4 for this one query (cheap: one vector) to get ‖z_t − m(z_t)‖ up to t = T.
-            auto* blk = model->blocks[size_t(b)]->as<HMNBlockImpl>();
-            const auto& beta = br == Branch::Local ? blk->local_memory->beta : blk->global_memory->beta;
-            const auto view = model->bank(b, br)->view();
-            auto z = pick(tr.query).unsqueeze(0);
-            for (int64_t t = 0; t < int64_t(tr.distance.size()); ++t) {
-                const auto r = retrieve(z, view);
-                steps.memory_distance.push_back((z - r.m).norm().item<double>());
-                z = z + beta * (r.m - z);
-            }
+            const auto replay = replay_refinement(model, b, br, pick(tr.query).unsqueeze(0), int64_t(tr.distance.size()));
+            for (size_t t = 0; t < replay.z.size(); ++t) steps.memory_distance.push_back((replay.z[t] - replay.m[t]).norm().item<double>());
         }
         p.blocks.push_back(std::move(bp));
     }

@@ -54,6 +54,9 @@ struct ProbeResult {
 };
 
 std::string branch_name(Branch b);
+/// The training image with dataset index `source` (uint8 [C, H, W], a copy), undefined when `train`
+/// does not hold it.
+torch::Tensor source_image(const data::Split& train, int64_t source);
 Branch parse_branch(const std::string& name);  ///< "local" | "global" (ConfigError otherwise)
 
 // ---- 1. weights (Fig. 5) ----------------------------------------------------------------------
@@ -111,6 +114,13 @@ struct ImageProbe {
     Box window_box;                     ///< the k×k token window its local query reads
     std::vector<BlockPrototypes> blocks;
 };
+/// Eq. 4 replayed for one query q [1, L] of a block's branch (the bank as it is, edits included):
+/// z_t and the prototype m(z_t) it retrieves, for t = 0..steps−1.
+struct Replay {
+    std::vector<torch::Tensor> z, m;
+};
+Replay replay_refinement(VHMN& model, int64_t block, Branch branch, const torch::Tensor& q, int64_t steps);
+
 /// One image (uint8 [C, H, W], e.g. corrupted by the GUI) through the model. `train` is the
 /// training split the banks were written from (source pixels; may be empty). `token` −1 picks the
 /// most informative token (largest pooling weight).

@@ -1,6 +1,9 @@
 #include "core/run_record.h"
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
+#include <limits>
 
 #include "core/atomic_file.h"
 #include "core/error.h"
@@ -150,6 +153,22 @@ void write_metrics(H5::H5File& file, const History& h) {
     put_vector(ep, "seconds", col([](const EpochStats& e) { return e.seconds; }));
     put_vector(ep, "train_seconds", col([](const EpochStats& e) { return e.train_seconds; }));
     put_vector(ep, "eval_seconds", col([](const EpochStats& e) { return e.eval_seconds; }));
+    // Memory over training [epochs, depth]; epochs recorded before these existed are NaN rows.
+    auto per_block = [&](const char* name, std::vector<double> EpochStats::*member) {
+        size_t depth = 0;
+        for (const auto& e : h.epochs) depth = std::max(depth, (e.*member).size());
+        std::vector<std::vector<double>> rows;
+        for (const auto& e : h.epochs) {
+            auto r = e.*member;
+            r.resize(depth, std::numeric_limits<double>::quiet_NaN());
+            rows.push_back(std::move(r));
+        }
+        put_matrix(ep, name, rows);
+    };
+    per_block("unused_local", &EpochStats::unused_local);
+    per_block("unused_global", &EpochStats::unused_global);
+    per_block("age_local", &EpochStats::age_local);
+    per_block("age_global", &EpochStats::age_global);
 
     auto st = metrics.createGroup("step");
     auto scol = [&](auto get) { return column(h.steps, get); };
@@ -341,6 +360,17 @@ RunRecord read_run_record(const std::string& path) {
                    tsl = d("test_loss"), lr = d("lr"), sec = d("seconds");
         for (size_t i = 0; i < epoch.size(); ++i)
             r.history.epochs.push_back({epoch[i], step[i], tl[i], ta[i], t1[i], t5[i], tsl[i], lr[i], sec[i]});
+        // Memory over training: absent in runs recorded before it; NaN rows for epochs without it.
+        auto memory = [&](const char* name, std::vector<double> EpochStats::*member) {
+            if (!ep.nameExists(name)) return;
+            const auto rows = get_matrix(ep, name);
+            for (size_t i = 0; i < rows.size() && i < r.history.epochs.size(); ++i)
+                if (!rows[i].empty() && !std::isnan(rows[i][0])) r.history.epochs[i].*member = rows[i];
+        };
+        memory("unused_local", &EpochStats::unused_local);
+        memory("unused_global", &EpochStats::unused_global);
+        memory("age_local", &EpochStats::age_local);
+        memory("age_global", &EpochStats::age_global);
         auto st = file.openGroup("/metrics/step");
         const auto sstep = get_vector<int64_t>(st, "step", H5::PredType::NATIVE_INT64);
         const auto sepoch = get_vector<int64_t>(st, "epoch", H5::PredType::NATIVE_INT64);

@@ -3,7 +3,10 @@
 //
 //   /                    attrs: format = "vhmn-run-1", config = run config JSON (config.json)
 //   /metrics/epoch/      1-D datasets, one entry per epoch: epoch, step, train_loss, train_acc,
-//                        test_top1, test_top5, test_loss, lr, seconds
+//                        test_top1, test_top5, test_loss, lr, seconds, train_seconds, eval_seconds;
+//                        2-D [epochs, depth] memory over training (V-HMN): unused_local,
+//                        unused_global (share of filled slots no query's top-1), age_local,
+//                        age_global (mean steps since written); NaN rows: epochs without them
 //   /metrics/step/       1-D per logged step: step, epoch, epoch_progress, loss, accuracy, lr,
 //                        images_per_s; 2-D [steps, depth]: beta_local, beta_global,
 //                        entropy_local, entropy_global

@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "core/io/optimizer_state.h"
 #include "core/model_io.h"
+#include "core/probes/ablation.h"
 #include "core/run_record.h"
 #include "core/runtime.h"
 #include "core/torch_compat.h"
@@ -139,6 +140,35 @@ EvalResult evaluate(Model model, const data::Split& split, const std::vector<dou
     auto h = sums.to(torch::kCPU);
     const double* v = h.data_ptr<double>();
     return {100.0 * v[1] / double(n), 100.0 * v[2] / double(n), v[0] / double(n), n};
+}
+
+void Trainer::measure_memory(EpochStats& e) {
+    VHMN memory = memory_of(model_, "memory statistics");
+    ProbeInput in;
+    in.model = model_;
+    in.test = train_;
+    const int64_t n = train_.size(), k = std::min(n, kMemoryStatsImages);
+    if (k == 0) return;
+    const auto pick = torch::floor(torch::arange(k, torch::kDouble) * (double(n) / double(k))).to(torch::kLong);
+    in.test.images = train_.images.index_select(0, pick);
+    in.test.labels = train_.labels.index_select(0, pick);
+    in.test.index = train_.index.index_select(0, pick);
+    in.mean = config_.data.mean, in.std = config_.data.std;
+    in.device = device_;
+    in.batch = config_.train.eval_batch;
+    const auto usage = slot_usage(in);
+    for (int64_t b = 0; b < memory->config().depth; ++b)
+        for (Branch br : {Branch::Local, Branch::Global}) {
+            auto bank = memory->bank(b, br);
+            const auto valid = bank->valid.to(torch::kCPU);
+            const int64_t filled = valid.sum().item<int64_t>();
+            const auto unused = valid.logical_and(usage.of(b, br).eq(0)).sum().item<double>();
+            const double age = filled ? (double(step_) - bank->step.to(torch::kCPU).masked_select(valid).to(torch::kDouble))
+                                            .mean().item<double>()
+                                      : 0.0;
+            (br == Branch::Local ? e.unused_local : e.unused_global).push_back(filled ? unused / double(filled) : 0.0);
+            (br == Branch::Local ? e.age_local : e.age_global).push_back(age);
+        }
 }
 
 // --------------------------------------------------------------------------------------------
@@ -438,6 +468,7 @@ TrainOutcome Trainer::run(const TrainCallbacks& cb, TrainControl* control) {
         e.epoch = epoch + 1, e.step = step_, e.train_loss = train_loss, e.train_acc = train_acc;
         e.test_top1 = r.top1, e.test_top5 = r.top5, e.test_loss = r.loss;
         e.lr = scheduled_lr(t, step_ - 1, steps_per_epoch());
+        if (model_->has_memory() && writer_) measure_memory(e);
         e.seconds = std::chrono::duration<double>(Clock::now() - start).count();
         e.train_seconds = std::chrono::duration<double>(eval_start - start).count();
         e.eval_seconds = last_eval_seconds_;

@@ -131,6 +131,10 @@ public:
     /// This process writes the run's files (one process, or rank 0).
     bool writes_files() const { return writer_; }
 
+    /// Training images (evenly spaced, no augmentation) on which memory usage is measured after
+    /// every epoch (EpochStats::unused_*, age_*).
+    static constexpr int64_t kMemoryStatsImages = 1000;
+
 private:
     /// Where an epoch stands: the next batch and its sums so far (loss·n, correct, n).
     struct EpochProgress {
@@ -142,6 +146,8 @@ private:
     void save_checkpoint(const EpochProgress& within);
     void save_checkpoint() { save_checkpoint(EpochProgress{}); }
     void write_record();
+    /// EpochStats' memory-over-training fields (V-HMN, the writing process only).
+    void measure_memory(EpochStats& e);
     double train_epoch(int64_t epoch, const TrainCallbacks& cb, TrainControl* control, bool& stopped,
                        double& train_acc);
     void set_lr(double lr);

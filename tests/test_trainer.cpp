@@ -12,6 +12,7 @@
 #include "app/experiment.h"
 #include "core/error.h"
 #include "core/model_io.h"
+#include "core/probes/ablation.h"
 #include "core/run_record.h"
 #include "core/trainer.h"
 #include "datasets/dataset.h"
@@ -264,6 +265,11 @@ private Q_SLOTS:
         QCOMPARE(rec.history.steps[0].beta_local.size(), size_t(2));
         QCOMPARE(rec.config.model.dim, int64_t(16));
         QVERIFY(rec.history.steps.back().entropy_global[1] > 0);
+        // Memory over training, per epoch and block: round-trips through run.h5.
+        for (size_t i = 0; i < 2; ++i) {
+            QCOMPARE(rec.history.epochs[i].unused_local, t->history().epochs[i].unused_local);
+            QCOMPARE(rec.history.epochs[i].age_global, t->history().epochs[i].age_global);
+        }
         // Corrupt record: one clear error naming the file.
         const std::string bad = dir.filePath("bad.h5").toStdString();
         std::ofstream(bad) << "not hdf5";
@@ -272,6 +278,40 @@ private Q_SLOTS:
             QFAIL("corrupt record accepted");
         } catch (const FileError& e) {
             QVERIFY(QString(e.what()).contains("bad.h5"));
+        }
+    }
+
+    void memoryOverTrainingIsMeasuredEachEpoch() {
+        // 120 training images (all of them measured: fewer than kMemoryStatsImages), 4 steps/epoch.
+        auto s = small_setup(2);
+        auto t = make(s, "");
+        t->run();
+        VHMN m = memory_of(t->model(), "test");
+        for (const auto& e : t->history().epochs) {
+            QCOMPARE(e.unused_local.size(), size_t(2));
+            QCOMPARE(e.age_global.size(), size_t(2));
+            for (double u : e.unused_local) QVERIFY(u >= 0 && u <= 1);
+            for (double a : e.age_local) QVERIFY(a >= 0 && a <= double(e.step));
+        }
+        // The last epoch's figures from the banks as they are now (nothing changed them since).
+        ProbeInput in;
+        in.model = t->model(), in.test = s.data.train, in.mean = s.cfg.data.mean, in.std = s.cfg.data.std;
+        const auto usage = slot_usage(in);
+        const auto& last = t->history().epochs.back();
+        const int64_t step = last.step;
+        QCOMPARE(step, int64_t(2 * 4));
+        for (int64_t b = 0; b < 2; ++b) {
+            for (Branch br : {Branch::Local, Branch::Global}) {
+                auto bank = m->bank(b, br);
+                const auto valid = bank->valid;
+                const double filled = valid.sum().item<double>();
+                const double unused = valid.logical_and(usage.of(b, br).eq(0)).sum().item<double>() / filled;
+                const double age = (double(step) - bank->step.masked_select(valid).to(torch::kDouble)).mean().item<double>();
+                const auto& u = br == Branch::Local ? last.unused_local : last.unused_global;
+                const auto& a = br == Branch::Local ? last.age_local : last.age_global;
+                QCOMPARE(u[size_t(b)], unused);
+                QCOMPARE(a[size_t(b)], age);
+            }
         }
     }
 
