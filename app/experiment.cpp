@@ -216,11 +216,12 @@ OpenedRun open_run(const std::string& dir, const std::string& data_arg, const to
     return run;
 }
 
-ProbeInput probe_input(const OpenedRun& run, const torch::Device& device, int64_t batch, int64_t limit) {
+ProbeInput probe_input(const OpenedRun& run, const torch::Device& device, int64_t batch, int64_t limit,
+                       const data::Split* split) {
     if (limit < 0) throw ConfigError("--limit must be >= 0, got " + std::to_string(limit));
     ProbeInput in;
     in.model = run.model;
-    in.test = run.dataset.test;
+    in.test = split ? *split : run.dataset.test;
     if (limit > 0 && limit < in.test.size()) {
         // Evenly spaced over the split, not its first images: image-folder splits are class-sorted.
         auto pick = torch::floor(torch::arange(limit, torch::kDouble) * (double(in.test.size()) / double(limit)))
@@ -233,6 +234,12 @@ ProbeInput probe_input(const OpenedRun& run, const torch::Device& device, int64_
     in.device = device;
     in.batch = batch;
     return in;
+}
+
+std::string data_fingerprint_text(const OpenedRun& run) {
+    const auto& f = run.config.data.fingerprint;
+    if (!f) return "not recorded (a run made before fingerprints)";
+    return "train " + describe(f->train) + "; test " + describe(f->test);
 }
 
 std::vector<std::string> save_probe(const OpenedRun& run, ProbeResult result) {

@@ -87,9 +87,15 @@ std::string weights_file(const std::string& dir);
 OpenedRun open_run(const std::string& dir, const std::string& data_path, const torch::Device& device,
                    const OpenOptions& options = {});
 
-/// Probe inputs over the opened run's test split; with limit > 0, `limit` images evenly spaced
-/// over it (image-folder splits are sorted by class, so the first images would be one class).
-ProbeInput probe_input(const OpenedRun& run, const torch::Device& device, int64_t batch, int64_t limit = 0);
+/// Probe inputs over the opened run's test split (or `split`, e.g. the training split); with
+/// limit > 0, `limit` images evenly spaced over it (image-folder splits are sorted by class, so the
+/// first images would be one class).
+ProbeInput probe_input(const OpenedRun& run, const torch::Device& device, int64_t batch, int64_t limit = 0,
+                       const data::Split* split = nullptr);
+
+/// The run's recorded data fingerprint in one line (train and test), for results that refer to
+/// dataset indices (evidence, edits).
+std::string data_fingerprint_text(const OpenedRun& run);
 
 /// Write a probe result beside the run: <dir>/probe_<name>.csv, and /probes/<name> in run.h5
 /// (when this build has HDF5). Returns the paths written.

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstring>
+#include <map>
 #include <filesystem>
 
 #include <QFileInfo>
@@ -31,6 +32,13 @@ using vhmn::test::run_cli;
 std::string read_file(const QString& path) {
     QFile f(path);
     return f.open(QIODevice::ReadOnly) ? f.readAll().toStdString() : std::string();
+}
+
+/// A 1-epoch cpu-tiny run on builtin-small in `run`, the probes' subject: empty, or the error.
+QString train_small(const QString& run) {
+    auto r = run_cli({"train", "--data", "builtin-small", "--out", run, "--epochs", "1", "--batch", "100", "--augment",
+                      "none", "--threads", "2"});
+    return r.code == 0 ? QString() : r.err;
 }
 
 void write_file(const QString& path, const std::string& text) {
@@ -123,9 +131,8 @@ private Q_SLOTS:
     void probesFromTheCommandLine() {
         QTemporaryDir dir;
         const QString run = dir.filePath("run");
-        auto r = run_cli({"train", "--data", "builtin-small", "--out", run, "--epochs", "1", "--batch", "100",
-                          "--augment", "none", "--threads", "2"});
-        QVERIFY2(r.code == 0, qPrintable(r.err));
+        const QString trained = train_small(run);
+        QVERIFY2(trained.isEmpty(), qPrintable(trained));
         const QStringList data{"--data", "builtin-small"};
         struct Case {
             QStringList args;
@@ -175,6 +182,75 @@ private Q_SLOTS:
         QVERIFY2(bench.code == 0, qPrintable(bench.err));
         const auto b = nlohmann::json::parse(bench.out.toStdString());
         QVERIFY(b["median_ms"].get<double>() > 0 && b["p90_ms"].get<double>() >= b["median_ms"].get<double>());
+    }
+
+    void memoryProbesFromTheCommandLine() {
+        QTemporaryDir dir;
+        const QString run = dir.filePath("run");
+        const QString trained = train_small(run);
+        QVERIFY2(trained.isEmpty(), qPrintable(trained));
+        const QStringList data{"--data", "builtin-small", "--json"};
+        // Evidence: rows per (image, slot), masses of the listed images summing to mass_listed.
+        auto ev = run_cli(QStringList{"probe", "evidence", run, "--index", "5", "--top", "4"} + data);
+        QVERIFY2(ev.code == 0, qPrintable(ev.err));
+        const auto e = nlohmann::json::parse(ev.out.toStdString());
+        QCOMPARE(e["probe"].get<std::string>(), std::string("evidence"));
+        QVERIFY(e["params"]["data_fingerprint"].get<std::string>().find("train") == 0);
+        std::map<int64_t, double> mass;
+        for (const auto& row : e["rows"]) mass[row["source"].get<int64_t>()] = row["mass"].get<double>();
+        QCOMPARE(mass.size(), size_t(4));
+        double total = 0;
+        for (const auto& [src, m] : mass) total += m;
+        QVERIFY(std::abs(total - e["params"]["mass_listed"].get<double>()) < 1e-9);
+        // Forget the top 2 and save that edit; eval and probes apply it with --edit.
+        auto fg = run_cli({"probe", "evidence", run, "--data", "builtin-small", "--index", "5", "--forget", "2",
+                           "--save-edit", "top2"});
+        QVERIFY2(fg.code == 0, qPrintable(fg.err));
+        QVERIFY2(fg.out.contains("forgetting the top 2 image(s)"), qPrintable(fg.out));
+        QVERIFY(QFileInfo::exists(run + "/edits/top2.json"));
+        auto ed = run_cli({"eval", run, "--data", "builtin-small", "--edit", "top2", "--json"});
+        QVERIFY2(ed.code == 0, qPrintable(ed.err));
+        QVERIFY(nlohmann::json::parse(ed.out.toStdString())["edit"]["masked_slots"].get<int>() > 0);
+        // `vhmn edit`: every slot of class 3, then --list.
+        auto mk = run_cli({"edit", run, "no-3", "--class", "3"});
+        QVERIFY2(mk.code == 0 && mk.out.contains("masks"), qPrintable(mk.err + mk.out));
+        auto list = run_cli({"edit", run, "--list"});
+        QCOMPARE(list.out.trimmed().split('\n'), (QStringList{"no-3", "top2"}));
+        auto hits = run_cli(QStringList{"probe", "hits", run, "--edit", "no-3"} + data);
+        QVERIFY2(hits.code == 0, qPrintable(hits.err));
+        QCOMPARE(nlohmann::json::parse(hits.out.toStdString())["probe"].get<std::string>(), std::string("hits@no-3"));
+        // Ablation: the documented row keys; every slot masked equals `eval --iterations 0` exactly.
+        auto ab = run_cli(QStringList{"probe", "ablation", run, "--limit", "200", "--usage-limit", "300", "--fractions",
+                                      "0,0.5,1", "--order", "random,least_used"} + data);
+        QVERIFY2(ab.code == 0, qPrintable(ab.err));
+        const auto a = nlohmann::json::parse(ab.out.toStdString());
+        QCOMPARE(a["rows"].size(), size_t(2 * 3 * 3));
+        for (const char* key : {"order", "branch", "masked_fraction", "top1"}) QVERIFY(a["rows"][0].contains(key));
+        auto t0 = run_cli({"eval", run, "--data", "builtin-small", "--iterations", "0", "--json"});
+        QVERIFY2(t0.code == 0, qPrintable(t0.err));
+        // Both on the whole test split (the --limit above takes every k-th image).
+        auto all = run_cli(QStringList{"probe", "ablation", run, "--usage-limit", "300", "--fractions", "1", "--order",
+                                       "random", "--branch", "both"} + data);
+        QVERIFY2(all.code == 0, qPrintable(all.err));
+        QCOMPARE(nlohmann::json::parse(all.out.toStdString())["rows"][0]["top1"].get<double>(),
+                 nlohmann::json::parse(t0.out.toStdString())["top1"].get<double>());
+        auto lco = run_cli(QStringList{"probe", "leave-class-out", run, "--limit", "100"} + data);
+        QVERIFY2(lco.code == 0, qPrintable(lco.err));
+        QCOMPARE(nlohmann::json::parse(lco.out.toStdString())["rows"].size(), size_t(10 + 10 * 10));
+        auto mp = run_cli(QStringList{"probe", "map", run, "--branch", "local", "--index", "3"} + data);
+        QVERIFY2(mp.code == 0, qPrintable(mp.err));
+        const auto mj = nlohmann::json::parse(mp.out.toStdString());
+        QCOMPARE(mj["params"]["trajectory"].size(), size_t(preset("cpu-tiny").iterations + 1));
+        QVERIFY(!mj["rows"].empty() && mj["rows"].size() <= size_t(preset("cpu-tiny").local_slots));  // filled slots
+        // Bad requests: one error line, exit code 2.
+        for (const auto& args : {QStringList{"probe", "evidence", run, "--data", "builtin-small", "--save-edit", "x"},
+                                 QStringList{"eval", run, "--data", "builtin-small", "--edit", "missing"},
+                                 QStringList{"probe", "ablation", run, "--data", "builtin-small", "--fractions", "2"},
+                                 QStringList{"edit", run, "empty"},
+                                 QStringList{"edit", run, "bad", "--slot", "0:local:99999"}}) {
+            auto bad = run_cli(args);
+            QVERIFY2(bad.code == 2 && bad.err.count('\n') == 1, qPrintable(args.join(' ') + " -> " + bad.err));
+        }
     }
 
     void sweepFromTheCommandLine() {

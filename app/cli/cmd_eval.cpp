@@ -5,13 +5,14 @@
 #include "app/cli/commands.h"
 #include "app/cli/progress.h"
 #include "app/experiment.h"
+#include "core/probes/memory_edit.h"
 #include "core/runtime.h"
 
 namespace vhmn::cli {
 
 void add_eval(CLI::App& app) {
     struct Opts {
-        std::string dir, data, device = "cpu";
+        std::string dir, data, device = "cpu", edit;
         std::vector<std::string> data_dirs;
         bool json = false, allow_other = false;
         int threads = 0;
@@ -30,6 +31,7 @@ void add_eval(CLI::App& app) {
     cmd->add_option("--device", o->device, "cpu, cuda or cuda:N");
     cmd->add_option("--threads", o->threads, "CPU threads")->check(CLI::Range(1, 4096));
     cmd->add_option("--batch", o->batch, "Evaluation batch")->check(CLI::Range(int64_t(1), int64_t(1) << 20));
+    cmd->add_option("--edit", o->edit, "Apply the memory edit RUN/edits/NAME.json at inference (see `vhmn edit`)");
     cmd->add_option("--iterations", o->iterations, "Refinement iterations T at inference")->check(CLI::Range(0, 64));
     cmd->callback([o] {
         configure_threads(o->threads > 0 ? std::optional<int>(o->threads) : std::nullopt);
@@ -44,6 +46,11 @@ void add_eval(CLI::App& app) {
             if (!model->has_memory()) memory_of(model, "--iterations");  // the clear refusal
             model->set_iterations(o->iterations);
         }
+        int64_t masked = 0;
+        if (!o->edit.empty()) {
+            VHMN memory = memory_of(model, "--edit");
+            masked = apply_edit(memory, load_edit(o->dir, o->edit));
+        }
         const auto& cfg = run.config;
         const auto& dataset = run.dataset;
         const EvalResult r = evaluate(model, dataset.test, cfg.data.mean, cfg.data.std, o->batch, device);
@@ -52,6 +59,7 @@ void add_eval(CLI::App& app) {
             j["top1"] = r.top1, j["top5"] = r.top5, j["loss"] = r.loss, j["count"] = r.count;
             j["arch"] = model->config().arch;
             j["iterations"] = model->iterations();
+            if (!o->edit.empty()) j["edit"] = {{"name", o->edit}, {"masked_slots", masked}};
             j["data"] = run.data_path;
             j["data_check"] = {{"recorded", run.data_check.recorded},
                                {"test", run.data_check.test.what},
@@ -61,8 +69,9 @@ void add_eval(CLI::App& app) {
         } else {
             const std::string t = model->has_memory() ? "T = " + std::to_string(model->iterations())
                                                       : arch_display_name(model->config().arch);
-            std::printf("%s on %s (%lld test images, %s): top1 %.2f%%  top5 %.2f%%  loss %.4f%s\n",
-                        o->dir.c_str(), dataset.name.c_str(), (long long)r.count, t.c_str(), r.top1, r.top5, r.loss,
+            const std::string e = o->edit.empty() ? "" : ", edit '" + o->edit + "': " + std::to_string(masked) + " slots masked";
+            std::printf("%s on %s (%lld test images, %s%s): top1 %.2f%%  top5 %.2f%%  loss %.4f%s\n",
+                        o->dir.c_str(), dataset.name.c_str(), (long long)r.count, t.c_str(), e.c_str(), r.top1, r.top5, r.loss,
                         run.data_check.other_test ? "  [OTHER DATA: not the run's test split]" : "");
         }
     });

@@ -8,91 +8,16 @@
 #include <nlohmann/json.hpp>
 
 #include "app/cli/commands.h"
+#include "app/cli/probe_common.h"
 #include "app/cli/progress.h"
 #include "app/experiment.h"
 #include "core/error.h"
+#include "core/probes/evidence.h"
 #include "core/runtime.h"
 
 namespace vhmn::cli {
 
 namespace {
-
-struct CommonOpts {
-    std::vector<std::string> data_dirs;
-    std::string dir, data, device = "cpu";
-    int threads = 0;
-    int64_t batch = 250, limit = 0;
-    bool json = false;
-};
-
-void add_common(CLI::App* cmd, CommonOpts& o) {
-    cmd->add_option("RUN", o.dir, "Run folder (trained by `vhmn train` or the app)")->required();
-    cmd->add_option("--data", o.data, "The dataset the run was trained on (folder or 'builtin'; default: the run's "
-                                      "own, found by fingerprint in --data-dir when it moved)");
-    cmd->add_option("--data-dir", o.data_dirs, "Where to look for the run's dataset by fingerprint (datasets or "
-                                               "folders of datasets; also $VHMN_DATA_DIR)");
-    cmd->add_option("--device", o.device, "cpu, cuda or cuda:N");
-    cmd->add_option("--threads", o.threads, "CPU threads")->check(CLI::Range(1, 4096));
-    cmd->add_option("--batch", o.batch, "Images per forward pass")->check(CLI::Range(int64_t(1), int64_t(1) << 20));
-    cmd->add_option("--limit", o.limit, "Probe N test images evenly spaced over the split (0: all)")
-        ->check(CLI::Range(int64_t(0), int64_t(1) << 40));
-    cmd->add_flag("--json", o.json, "Print the result as one JSON object");
-}
-
-struct Session {
-    torch::Device device;
-    app::OpenedRun run;
-};
-
-/// `provenance`: the command shows source training images, so a dataset that is not the run's
-/// training data ends it here with the data check's one message.
-Session open(const CommonOpts& o, bool provenance = false) {
-    configure_threads(o.threads > 0 ? std::optional<int>(o.threads) : std::nullopt);
-    const auto device = parse_device(o.device);
-    app::OpenOptions opts;
-    opts.data_dirs = o.data_dirs;
-    Session s{device, app::open_run(o.dir, o.data, device, opts)};
-    if (provenance) s.run.provenance_train();
-    print_warnings(s.run.warnings);
-    return s;
-}
-
-void report(const CommonOpts& o, const app::OpenedRun& run, ProbeResult r, const std::string& summary) {
-    const auto written = app::save_probe(run, r);
-    if (o.json) {
-        nlohmann::json j;
-        j["probe"] = r.name;
-        j["params"] = r.params;
-        j["columns"] = r.table.columns();
-        nlohmann::json rows = nlohmann::json::array();
-        for (size_t i = 0; i < r.table.rows(); ++i) {
-            nlohmann::json row;
-            for (size_t c = 0; c < r.table.columns().size(); ++c)
-                std::visit([&](const auto& v) { row[r.table.columns()[c]] = v; }, r.table.at(i, c));
-            rows.push_back(row);
-        }
-        j["rows"] = rows;
-        j["written"] = written;
-        std::cout << j.dump(2) << "\n";
-        return;
-    }
-    if (!summary.empty()) std::cout << summary << "\n";
-    for (const auto& w : written) std::cout << "wrote " << w << "\n";
-}
-
-std::string class_name(const app::OpenedRun& run, int64_t c) {
-    const auto& names = run.dataset.class_names;
-    return c >= 0 && c < int64_t(names.size()) ? names[size_t(c)] : std::to_string(c);
-}
-
-int64_t resolve_block(const app::OpenedRun& run, int64_t block) {
-    const int64_t depth = run.config.model.depth;
-    const int64_t b = block < 0 ? depth + block : block;
-    if (b < 0 || b >= depth)
-        throw ConfigError("--block " + std::to_string(block) + " is outside [0, " + std::to_string(depth) +
-                          ") (negative counts from the last block)");
-    return b;
-}
 
 void add_weights(CLI::App* probe) {
     struct Opts : CommonOpts {
@@ -103,8 +28,7 @@ void add_weights(CLI::App* probe) {
     auto* cmd = probe->add_subcommand("weights", "Fig. 5: mean retrieval weights of one class's test inputs per slot, "
                                                  "and slot usage over the whole test set");
     add_common(cmd, *o);
-    cmd->add_option("--block", o->block, "Block (default -1: the last)");
-    cmd->add_option("--branch", o->branch, "local or global")->check(CLI::IsMember({"local", "global"}));
+    add_bank_options(cmd, o->block, o->branch);
     cmd->add_option("--class", o->cls, "Class whose inputs are averaged (default 0)");
     cmd->callback([o] {
         auto s = open(*o);
@@ -231,8 +155,7 @@ void add_stability(CLI::App* probe) {
     auto* cmd = probe->add_subcommand("stability", "Fig. 6: top-5 consistency and cosine similarity of top-1 "
                                                    "prototypes under noise and occlusion");
     add_common(cmd, *o);
-    cmd->add_option("--block", o->block, "Block (default -1: the last)");
-    cmd->add_option("--branch", o->branch, "local or global")->check(CLI::IsMember({"local", "global"}));
+    add_bank_options(cmd, o->block, o->branch);
     cmd->add_option("--seed", o->seed, "Seed of the corruptions");
     cmd->callback([o] {
         auto s = open(*o);
@@ -256,17 +179,20 @@ void add_probe(CLI::App& app) {
     add_image(probe);
     add_robustness(probe);
     add_stability(probe);
+    add_memory_probes(probe);
 }
 
 void add_bench_probe(CLI::App& app) {
     struct Opts : CommonOpts {
         int64_t repeat = 50, k = 5;
+        bool evidence = false;
     };
     auto o = std::make_shared<Opts>();
     auto* cmd = app.add_subcommand("bench-probe", "Time single-image prototype queries (probe image) on a run");
     add_common(cmd, *o);
     cmd->add_option("--repeat", o->repeat, "Timed queries (after 3 warm-up ones)")->check(CLI::Range(int64_t(1), int64_t(100000)));
     cmd->add_option("--k", o->k, "Prototypes per branch")->check(CLI::Range(int64_t(1), int64_t(1000)));
+    cmd->add_flag("--evidence", o->evidence, "Time the inspector's whole query: prototypes and the top-8 evidence images");
     cmd->callback([o] {
         using Clock = std::chrono::steady_clock;
         const auto t0 = Clock::now();
@@ -281,6 +207,12 @@ void add_bench_probe(CLI::App& app) {
             const auto p = probe_image(s.run.model, test.images[idx], test.labels[idx].item<int64_t>(),
                                        s.run.config.data.mean, s.run.config.data.std, s.run.provenance_train(), o->k, -1,
                                        s.device);
+            if (o->evidence) {
+                EvidenceOptions eo;
+                eo.top = 8;
+                (void)probe_evidence(s.run.model, test.images[idx], test.labels[idx].item<int64_t>(),
+                                     s.run.config.data.mean, s.run.config.data.std, eo, s.device);
+            }
             if (s.device.is_cuda()) torch::cuda::synchronize();
             const double dt = std::chrono::duration<double, std::milli>(Clock::now() - q0).count();
             if (i >= 3) ms.push_back(dt);
@@ -291,15 +223,15 @@ void add_bench_probe(CLI::App& app) {
         const double mean = std::accumulate(ms.begin(), ms.end(), 0.0) / double(ms.size());
         nlohmann::json j;
         j["run"] = o->dir, j["preset"] = s.run.config.preset, j["device"] = o->device;
-        j["threads"] = torch::get_num_threads(), j["queries"] = ms.size(), j["k"] = o->k;
+        j["threads"] = torch::get_num_threads(), j["queries"] = ms.size(), j["k"] = o->k, j["evidence"] = o->evidence;
         j["median_ms"] = pct(0.5), j["p90_ms"] = pct(0.9), j["max_ms"] = ms.back(), j["mean_ms"] = mean;
         j["load_s"] = load_s;
         if (o->json) {
             std::cout << j.dump(2) << "\n";
         } else {
-            std::printf("single-image prototype query (%s, %lld blocks, top-%lld local+global with source pixels): "
+            std::printf("single-image prototype query%s (%s, %lld blocks, top-%lld local+global with source pixels): "
                         "median %.1f ms, p90 %.1f ms, max %.1f ms over %zu queries (%d threads; loading took %.1f s)\n",
-                        s.run.config.preset.c_str(), (long long)s.run.config.model.depth, (long long)o->k, pct(0.5),
+                        o->evidence ? " + evidence" : "", s.run.config.preset.c_str(), (long long)s.run.config.model.depth, (long long)o->k, pct(0.5),
                         pct(0.9), ms.back(), ms.size(), torch::get_num_threads(), load_s);
         }
     });

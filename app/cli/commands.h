@@ -10,6 +10,9 @@ void add_train(CLI::App& app);
 void add_eval(CLI::App& app);
 void add_bench(CLI::App& app);
 void add_probe(CLI::App& app);
+/// evidence, ablation, leave-class-out and map under `vhmn probe` (cmd_memory.cpp)
+void add_memory_probes(CLI::App* probe);
+void add_edit(CLI::App& app);
 void add_bench_probe(CLI::App& app);
 void add_sweep(CLI::App& app);
 void add_figure_pack(CLI::App& app);

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
     vhmn::cli::add_eval(app);
     vhmn::cli::add_bench(app);
     vhmn::cli::add_probe(app);
+    vhmn::cli::add_edit(app);
     vhmn::cli::add_bench_probe(app);
     vhmn::cli::add_sweep(app);
     vhmn::cli::add_figure_pack(app);
