@@ -35,6 +35,7 @@
 #include "app/gui/inspector/workspace.h"
 #include "core/corruptions.h"
 #include "core/probes.h"
+#include "tests/inspector_fixture.h"
 #include "tests/suite.h"
 #include "widgets/figure_plots.h"
 #include "widgets/curve_plot.h"
@@ -45,35 +46,9 @@
 using namespace vhmn;
 using namespace vhmn::gui;
 namespace fs = std::filesystem;
+using namespace vhmn::test;
 
 namespace {
-
-const QString kData = QStringLiteral("builtin-small");
-
-/// A run trained once per process by the CLI (16×16 images, cpu-tiny: 4 blocks, 4×4 tokens).
-QString shared_run() {
-    static QTemporaryDir dir;
-    static QString run;
-    if (run.isEmpty()) {
-        const QString out = dir.filePath(QStringLiteral("run"));
-        QProcess p;
-        p.start(QStringLiteral(VHMN_CLI_PATH), {QStringLiteral("train"), QStringLiteral("--data"), kData,
-                                                QStringLiteral("--epochs"), QStringLiteral("2"), QStringLiteral("--batch"),
-                                                QStringLiteral("100"), QStringLiteral("--augment"), QStringLiteral("none"),
-                                                QStringLiteral("--threads"), QStringLiteral("2"), QStringLiteral("--out"), out});
-        if (p.waitForFinished(300000) && p.exitStatus() == QProcess::NormalExit && p.exitCode() == 0) run = out;
-        else qWarning("training failed: %s", p.readAllStandardError().constData());
-    }
-    return run;
-}
-
-/// The same run opened independently, for core's answers.
-app::OpenedRun& reference() {
-    static app::OpenedRun r = app::open_run(shared_run().toStdString(), kData.toStdString(), torch::kCPU);
-    return r;
-}
-
-QRect rect_of(const Box& b) { return QRect(int(b.x), int(b.y), int(b.w), int(b.h)); }
 
 /// The prototypes a strip shows equal core's, in order: slot, class, weight, source, box, pixels.
 bool same_prototypes(const QVector<widgets::PrototypeCard>& cards, const std::vector<Prototype>& core, QString* why) {
@@ -97,19 +72,6 @@ bool same_prototypes(const QVector<widgets::PrototypeCard>& cards, const std::ve
                    false;
     }
     return true;
-}
-
-bool open_session(RunSession* s, int batch = 250) {
-    s->setBatch(batch);
-    if (!s->open(shared_run(), kData)) return false;
-    QSignalSpy spy(s, &RunSession::jobFinished);
-    return spy.wait(120000) && s->isOpen();
-}
-
-void click_cell(widgets::ImageGrid* grid, int row) {
-    auto* view = grid->view();
-    const QRect r = view->visualRect(view->model()->index(row, 0));
-    QTest::mouseClick(view->viewport(), Qt::LeftButton, {}, r.center());
 }
 
 }  // namespace

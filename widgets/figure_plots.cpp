@@ -12,14 +12,7 @@
 namespace vhmn::widgets {
 namespace {
 
-QString num(double v) { return std::isfinite(v) ? QString::number(v, 'g', 10) : QStringLiteral("nan"); }
-
-QString csvField(const QString& s) {
-    if (!s.contains(QLatin1Char(',')) && !s.contains(QLatin1Char('"')) && !s.contains(QLatin1Char('\n'))) return s;
-    QString q = s;
-    q.replace(QLatin1String("\""), QLatin1String("\"\""));
-    return QLatin1Char('"') + q + QLatin1Char('"');
-}
+QString num(double v) { return csvNumber(v); }
 
 QCustomPlot* makePlot(QWidget* owner) {
     auto* layout = new QVBoxLayout(owner);
@@ -74,8 +67,6 @@ QCPColorGradient viridis() {
     g.setColorInterpolation(QCPColorGradient::ciRGB);
     return g;
 }
-
-bool isCsv(const QString& path) { return QFileInfo(path).suffix().toLower() == QLatin1String("csv"); }
 
 }  // namespace
 

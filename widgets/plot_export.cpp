@@ -4,7 +4,10 @@
 
 #include <QBuffer>
 #include <QCoreApplication>
+#include <QDir>
+#include <QFileDialog>
 #include <QFileInfo>
+#include <QMessageBox>
 #include <QPageSize>
 #include <QPainter>
 #include <QPdfWriter>
@@ -134,6 +137,32 @@ bool exportWidget(QWidget* widget, const QString& path, int dpi, QString* error)
             widget->render(&p, QPoint(), QRegion(), QWidget::DrawChildren);
         });
     return fail(error, tr("%1: unknown export format '%2' (use .png, .svg or .pdf)").arg(path, suffix));
+}
+
+QString csvField(const QString& s) {
+    if (!s.contains(QLatin1Char(',')) && !s.contains(QLatin1Char('"')) && !s.contains(QLatin1Char('\n'))) return s;
+    QString q = s;
+    q.replace(QLatin1String("\""), QLatin1String("\"\""));
+    return QLatin1Char('"') + q + QLatin1Char('"');
+}
+
+QString csvNumber(double v) { return std::isfinite(v) ? QString::number(v, 'g', 10) : QStringLiteral("nan"); }
+
+bool isCsv(const QString& path) { return QFileInfo(path).suffix().toLower() == QLatin1String("csv"); }
+
+void exportFiguresInteractive(QWidget* parent, const QString& title, const QStringList& whats, bool whole,
+                              const std::function<bool(const QString& what, const QString& path, QString* error)>& exportOne) {
+    const QString file = QFileDialog::getSaveFileName(parent, title, QString(),
+                                                      QObject::tr("PNG (*.png);;SVG (*.svg);;PDF (*.pdf);;CSV (*.csv)"));
+    if (file.isEmpty()) return;
+    const QFileInfo fi(file);
+    QString error;
+    for (const QString& what : whats) {
+        const QString path = fi.dir().filePath(fi.completeBaseName() + QLatin1Char('_') + what + QLatin1Char('.') + fi.suffix());
+        if (!exportOne(what, path, &error)) break;
+    }
+    if (whole && error.isEmpty() && !isCsv(file)) exportOne(QStringLiteral("view"), file, &error);
+    if (!error.isEmpty()) QMessageBox::warning(parent, QObject::tr("Export failed"), error);
 }
 
 }  // namespace vhmn::widgets

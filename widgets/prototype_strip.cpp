@@ -27,15 +27,21 @@ public:
         image->setImage(c.image);
         image->setSizePolicy(QSizePolicy::Fixed, QSizePolicy::Fixed);
         image->setFixedSize(image->sizeHint());
-        image->setBoxes({{c.box, c.match ? QColor(60, 220, 90) : QColor(255, 190, 0), {}}});
-        image->setToolTip(tr("slot %1 · source training image #%2 · row %3 col %4 · step %5 — click to open")
-                              .arg(c.slot).arg(c.source).arg(c.row).arg(c.col).arg(c.step));
+        const QColor colour = c.match ? QColor(60, 220, 90) : QColor(255, 190, 0);
+        QVector<ImageBox> boxes{{c.box, colour, {}}};
+        for (const QRect& r : c.extraBoxes) boxes.push_back({r, colour, {}});
+        image->setBoxes(boxes);
+        image->setToolTip(!c.tooltip.isEmpty()
+                              ? c.tooltip
+                              : tr("slot %1 · source training image #%2 · row %3 col %4 · step %5 — click to open")
+                                    .arg(c.slot).arg(c.source).arg(c.row).arg(c.col).arg(c.step));
         image->setAttribute(Qt::WA_TransparentForMouseEvents);
         l->addWidget(image, 0, Qt::AlignHCenter);
-        auto* caption = new QLabel(QStringLiteral("<b>%1</b><br>slot %2 · α %3")
-                                       .arg(c.className.toHtmlEscaped())
-                                       .arg(c.slot)
-                                       .arg(c.weight, 0, 'f', 3),
+        auto* caption = new QLabel(!c.caption.isEmpty() ? c.caption
+                                                        : QStringLiteral("<b>%1</b><br>slot %2 · α %3")
+                                                              .arg(c.className.toHtmlEscaped())
+                                                              .arg(c.slot)
+                                                              .arg(c.weight, 0, 'f', 3),
                                    this);
         caption->setAlignment(Qt::AlignCenter);
         caption->setAttribute(Qt::WA_TransparentForMouseEvents);

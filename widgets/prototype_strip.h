@@ -25,6 +25,9 @@ struct PrototypeCard {
     int row = -1, col = -1;  ///< token cell (local)
     int step = -1;     ///< training step at which it was written
     bool match = false;  ///< its class is the prediction's class
+    QVector<QRect> extraBoxes;  ///< further patches boxed in the same colour (evidence: every slot's patch)
+    QString caption;            ///< rich text replacing the default caption (class, slot, α) when set
+    QString tooltip;            ///< replaces the default tooltip when set
 };
 
 class PrototypeStrip : public QWidget {

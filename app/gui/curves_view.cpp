@@ -23,7 +23,7 @@ const QColor kPalette[] = {QColor(31, 119, 180), QColor(255, 127, 14), QColor(44
 constexpr int kPaletteSize = int(sizeof(kPalette) / sizeof(kPalette[0]));
 const Qt::PenStyle kStyles[] = {Qt::SolidLine, Qt::DashLine, Qt::DotLine, Qt::DashDotLine, Qt::DashDotDotLine};
 
-enum PlotId { kLoss, kAccuracy, kLr, kBeta, kEntropy, kThroughput, kPlotCount };
+enum PlotId { kLoss, kAccuracy, kLr, kBeta, kEntropy, kThroughput, kUnused, kAge, kPlotCount };
 
 /// Adds one run's curves to every plot. With several runs, colour = run and line style = curve.
 struct Builder {
@@ -70,6 +70,27 @@ struct Builder {
         add(kThroughput, QObject::tr("images/s"), sx, ips, true, false);
         per_block(kBeta, QStringLiteral("β"), sx, h, &StepStats::beta_local, &StepStats::beta_global, false);
         per_block(kEntropy, QStringLiteral("H"), sx, h, &StepStats::entropy_local, &StepStats::entropy_global, true);
+        per_block_epoch(kUnused, ex, h, &EpochStats::unused_local, &EpochStats::unused_global, 100.0);
+        per_block_epoch(kAge, ex, h, &EpochStats::age_local, &EpochStats::age_global, 1.0);
+    }
+
+    /// Memory over training: one point per epoch and block/branch (epochs without it are skipped).
+    void per_block_epoch(int plot, const QVector<double>& ex, const History& h, std::vector<double> EpochStats::*local,
+                         std::vector<double> EpochStats::*global, double scale) {
+        size_t depth = 0;
+        for (const auto& e : h.epochs) depth = std::max({depth, (e.*local).size(), (e.*global).size()});
+        for (int branch = 0; branch < 2; ++branch) {
+            auto member = branch == 0 ? local : global;
+            for (size_t b = 0; b < depth; ++b) {
+                QVector<double> x, y;
+                for (int i = 0; i < int(h.epochs.size()); ++i) {
+                    const auto& v = h.epochs[size_t(i)].*member;
+                    if (b < v.size()) x << ex[i], y << scale * v[b];
+                }
+                add(plot, QStringLiteral("%1 b%2").arg(branch == 0 ? QObject::tr("local") : QObject::tr("global")).arg(b),
+                    x, y, false, true);
+            }
+        }
     }
 
     void per_block(int plot, const QString& symbol, const QVector<double>& sx, const History& h,
@@ -122,13 +143,15 @@ CurvesView::CurvesView(QWidget* parent) : QWidget(parent) {
 
     auto* grid = new QGridLayout;
     const QStringList titles = {tr("Loss"), tr("Accuracy (%)"), tr("Learning rate"), tr("β per block"),
-                                tr("Retrieval entropy (nats)"), tr("Throughput (images/s)")};
-    const QStringList ylabels = {tr("cross-entropy"), tr("%"), tr("lr"), tr("β"), tr("nats"), tr("images/s")};
+                                tr("Retrieval entropy (nats)"), tr("Throughput (images/s)"),
+                                tr("Unused memory (% of slots no query's top-1)"), tr("Memory age (steps)")};
+    const QStringList ylabels = {tr("cross-entropy"), tr("%"), tr("lr"), tr("β"), tr("nats"), tr("images/s"),
+                                 tr("% of filled slots"), tr("steps since written")};
     for (int i = 0; i < kPlotCount; ++i) {
         auto* p = new widgets::CurvePlot(titles[i], ylabels[i], this);
         p->canvas()->installEventFilter(this);
         connect(p, &widgets::CurvePlot::exportRequested, this, &CurvesView::exportRequested);
-        grid->addWidget(p, i / 3, i % 3);
+        grid->addWidget(p, i / 4, i % 4);
         plots_ << p;
     }
     current_ = plots_.front();
@@ -224,7 +247,7 @@ void CurvesView::rebuild() {
         plots_[i]->flush();  // this view's timer already coalesced the updates
         // β and retrieval entropy exist only for V-HMN: hidden when the runs shown have none
         // (baselines) rather than left as empty plots.
-        if (i == kBeta || i == kEntropy) plots_[i]->setVisible(runs_.empty() || !curves[i].isEmpty());
+        if (i == kBeta || i == kEntropy || i == kUnused || i == kAge) plots_[i]->setVisible(runs_.empty() || !curves[i].isEmpty());
     }
 }
 

@@ -1,8 +1,9 @@
 #pragma once
-// The live-curves tab: loss, accuracy, learning rate, β per block, retrieval entropy and
-// throughput of one or several runs (overlay), with the shared controls (smoothing, log scale,
-// x by step or epoch). Histories come from the trainer's callbacks or from run.h5 files; they are
-// turned into plain vectors here for the widgets. Redraws are coalesced on a 40 ms timer.
+// The live-curves tab: loss, accuracy, learning rate, β per block, retrieval entropy, throughput
+// and memory over training (unused slots, their age) of one or several runs (overlay), with the
+// shared controls (smoothing, log scale, x by step or epoch). Histories come from the trainer's
+// callbacks or from run.h5 files; they are turned into plain vectors here for the widgets. Redraws
+// are coalesced on a 40 ms timer.
 #include <vector>
 
 #include <QTimer>

@@ -13,7 +13,9 @@
 
 #include "app/gui/curves_view.h"
 #include "app/gui/experiment_panel.h"
+#include "app/gui/inspector/forgetting_view.h"
 #include "app/gui/inspector/inspector_view.h"
+#include "app/gui/inspector/memory_map_view.h"
 #include "app/gui/inspector/memory_view.h"
 #include "app/gui/inspector/robustness_view.h"
 #include "app/gui/inspector/run_session.h"
@@ -64,7 +66,7 @@ int main(int argc, char** argv) {
     const QCommandLineOption train(QStringLiteral("train"), QStringLiteral("Start training at once with the choices above."));
     const QCommandLineOption open(QStringLiteral("open"), QStringLiteral("Show a run folder's curves (repeat to overlay)."),
                                   QStringLiteral("dir"));
-    const QCommandLineOption tab(QStringLiteral("tab"), QStringLiteral("Tab to show: training, runs, model, inspector, memory or robustness."), QStringLiteral("name"));
+    const QCommandLineOption tab(QStringLiteral("tab"), QStringLiteral("Tab to show: training, runs, model, inspector, memory, forgetting, map or robustness."), QStringLiteral("name"));
     const QCommandLineOption screenshot(QStringLiteral("screenshot"),
                                         QStringLiteral("Save a PNG of the window after the delay and quit."),
                                         QStringLiteral("file"));
@@ -87,7 +89,7 @@ int main(int argc, char** argv) {
     const QOption inspect_block(QStringLiteral("inspect-block"), QStringLiteral("Block whose prototypes are shown."),
                                 QStringLiteral("n"));
     const QOption compute(QStringLiteral("compute"),
-                          QStringLiteral("Job to run once the run is open: memory, robustness or stability."),
+                          QStringLiteral("Job to run once the run is open: memory, robustness, stability, ablation, leave-class-out or map."),
                           QStringLiteral("job"));
     const QOption probe_limit(QStringLiteral("probe-limit"), QStringLiteral("Test images for --compute (0: all; default 1000)."),
                               QStringLiteral("n"), QStringLiteral("1000"));
@@ -156,6 +158,7 @@ int main(int argc, char** argv) {
         const int limit = parser.value(probe_limit).toInt();
         ws->memory()->setLimit(limit);
         ws->robustness()->setLimit(limit);
+        ws->forgetting()->setLimit(limit);
         QObject::connect(ws->session(), &vhmn::gui::RunSession::opened, &window,
                          [&parser, &window, ws, job, inspect_index, inspect_block, memory_class, tab] {
                              if (parser.isSet(inspect_block)) ws->inspector()->setBlock(parser.value(inspect_block).toInt());
@@ -164,6 +167,9 @@ int main(int argc, char** argv) {
                              if (job == QLatin1String("memory")) ws->memory()->compute();
                              else if (job == QLatin1String("robustness")) ws->robustness()->runRobustness();
                              else if (job == QLatin1String("stability")) ws->robustness()->runStability();
+                             else if (job == QLatin1String("ablation")) ws->forgetting()->runAblation();
+                             else if (job == QLatin1String("leave-class-out")) ws->forgetting()->runLeaveClassOut();
+                             else if (job == QLatin1String("map")) ws->memoryMap()->draw();
                              if (parser.isSet(tab)) window.showTab(parser.value(tab));
                          });
         if (parser.isSet(soak))

@@ -26,7 +26,9 @@
 
 #include "app/gui/curves_view.h"
 #include "app/gui/experiment_panel.h"
+#include "app/gui/inspector/forgetting_view.h"
 #include "app/gui/inspector/inspector_view.h"
+#include "app/gui/inspector/memory_map_view.h"
 #include "app/gui/inspector/memory_view.h"
 #include "app/gui/inspector/robustness_view.h"
 #include "app/gui/inspector/run_session.h"
@@ -104,7 +106,12 @@ MainWindow::MainWindow(const MainWindowOptions& options, QWidget* parent) : QMai
     // Inspection of a trained run (issue 6): memories, slot weightings, robustness.
     inspect_ = new InspectWorkspace(tabs_);
     tabs_->addTab(inspect_->inspector(), tr("Inspector"));
-    tabs_->addTab(inspect_->memory(), tr("Memory"));
+    // The Memory tab: slot weightings and usage (Fig. 5, Table 9), and forgetting (ablations, issue 15).
+    memory_tabs_ = new QTabWidget;
+    memory_tabs_->addTab(inspect_->memory(), tr("Weights and usage"));
+    memory_tabs_->addTab(inspect_->forgetting(), tr("Forgetting"));
+    memory_tabs_->addTab(inspect_->memoryMap(), tr("Map"));
+    tabs_->addTab(memory_tabs_, tr("Memory"));
     tabs_->addTab(inspect_->robustness(), tr("Robustness"));
     setCentralWidget(tabs_);
 
@@ -484,7 +491,10 @@ void MainWindow::showTab(const QString& name) {
     if (name == QLatin1String("runs")) tabs_->setCurrentWidget(runs_);
     else if (name == QLatin1String("model")) tabs_->setCurrentWidget(summary_);
     else if (name == QLatin1String("inspector")) tabs_->setCurrentWidget(inspect_->inspector());
-    else if (name == QLatin1String("memory")) tabs_->setCurrentWidget(inspect_->memory());
+    else if (name == QLatin1String("memory") || name == QLatin1String("forgetting") || name == QLatin1String("map")) {
+        tabs_->setCurrentWidget(memory_tabs_);
+        memory_tabs_->setCurrentIndex(name == QLatin1String("memory") ? 0 : name == QLatin1String("forgetting") ? 1 : 2);
+    }
     else if (name == QLatin1String("robustness")) tabs_->setCurrentWidget(inspect_->robustness());
     else tabs_->setCurrentIndex(0);
 }

@@ -65,7 +65,7 @@ public:
     bool openRuns(const QStringList& dirs);
     /// Export a plot through the file's suffix; an error is shown in the window.
     bool exportPlot(widgets::CurvePlot* plot, const QString& path, int dpi);
-    void showTab(const QString& name);  ///< "training", "runs", "model", "inspector", "memory", "robustness"
+    void showTab(const QString& name);  ///< "training", "runs", "model", "inspector", "memory", "forgetting", "map", "robustness"
     /// Open a run in the inspection tabs (data empty: the dataset in its config).
     bool inspectRun(const QString& dir, const QString& data = {}, int gridLimit = 0);
 
@@ -94,6 +94,7 @@ private:
     TrainingController* controller_ = nullptr;
     InspectWorkspace* inspect_ = nullptr;
     QTabWidget* tabs_ = nullptr;
+    QTabWidget* memory_tabs_ = nullptr;  ///< inside the Memory tab: weights and usage, forgetting
     QLabel* error_ = nullptr;
     QLabel* run_label_ = nullptr;
     QLabel* progress_label_ = nullptr;

@@ -13,14 +13,6 @@
 
 namespace vhmn::gui {
 
-namespace {
-
-QString className(const InspectedRun& info, int c) {
-    return c >= 0 && c < info.classNames.size() ? info.classNames[c] : QString::number(c);
-}
-
-}  // namespace
-
 QImage prototypesFigure(const FigurePackData& data, const InspectedRun& info, int block) {
     const int k = 3, inScale = 4, protoScale = 3, gap = 10, colGap = 28, captionH = 34, headerH = 30;
     const int img = std::max(8, info.imageSize);

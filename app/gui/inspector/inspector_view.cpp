@@ -21,6 +21,7 @@
 #include "widgets/image_view.h"
 #include "widgets/plot_export.h"
 #include "widgets/prototype_strip.h"
+#include "app/gui/inspector/evidence_panel.h"
 
 namespace vhmn::gui {
 
@@ -28,10 +29,6 @@ namespace {
 
 const QColor kTokenColor(255, 200, 0);
 const QColor kWindowColor(0, 220, 255);
-
-QString className(const InspectedRun& info, int c) {
-    return c >= 0 && c < info.classNames.size() ? info.classNames[c] : QString::number(c);
-}
 
 QSlider* slider(int lo, int hi, int value, QWidget* parent) {
     auto* s = new QSlider(Qt::Horizontal, parent);
@@ -158,7 +155,9 @@ InspectorView::InspectorView(RunSession* session, QWidget* parent) : QWidget(par
     global_ = new widgets::PrototypeStrip(tr("Global prototypes"), right);
     rl->addWidget(local_);
     rl->addWidget(global_);
-    memory_widgets_ = {refinement_, blockLabel, block_, kLabel, k_, local_, global_, overlay_, legend_};
+    evidence_ = new EvidencePanel(right);
+    rl->addWidget(evidence_);
+    memory_widgets_ = {refinement_, blockLabel, block_, kLabel, k_, local_, global_, evidence_, overlay_, legend_};
 
     auto updateLabels = [this] {
         noise_label_->setText(QStringLiteral("σ = %1").arg(noise_->value() / 100.0, 0, 'f', 2));
@@ -178,6 +177,15 @@ InspectorView::InspectorView(RunSession* session, QWidget* parent) : QWidget(par
     connect(grid_, &widgets::ImageGrid::imageClicked, this, &InspectorView::inspect);
     connect(local_, &widgets::PrototypeStrip::cardClicked, this, [this](int i) { openPrototype(true, i); });
     connect(global_, &widgets::PrototypeStrip::cardClicked, this, [this](int i) { openPrototype(false, i); });
+    connect(evidence_, &EvidencePanel::itemClicked, this, &InspectorView::openEvidence);
+    connect(evidence_, &EvidencePanel::forgetRequested, this, [this](const QVector<int>& sources) {
+        forget_ = sources;
+        requery();
+    });
+    connect(evidence_, &EvidencePanel::restoreRequested, this, [this] {
+        forget_.clear();
+        requery();
+    });
     connect(session_, &RunSession::opened, this, &InspectorView::onOpened);
     connect(session_, &RunSession::imageReady, this, &InspectorView::onResult);
     connect(session_, &RunSession::failed, this, [this](const QString& what, const QString& message) {
@@ -223,6 +231,8 @@ void InspectorView::onOpened() {
     input_->setImage({});
     local_->setCards({});
     global_->setCards({});
+    evidence_->clear();
+    forget_.clear();
 }
 
 int InspectorView::block() const { return block_->currentData().isValid() ? block_->currentData().toInt() : 0; }
@@ -249,6 +259,7 @@ void InspectorView::resetCorruption() {
 
 void InspectorView::inspect(int index) {
     if (index < 0) return;
+    if (index != shown_.request.index) forget_.clear();  // a forgetting belongs to one image
     shown_.request.index = index;  // remembered until the result replaces shown_
     grid_->selectIndex(index);
     requery();
@@ -261,6 +272,7 @@ void InspectorView::requery() {
     r.index = index;
     r.corruption = corruption();
     r.k = k_->value();
+    r.forget = forget_;
     clicked_.start();
     pending_serial_ = session_->requestImage(r);
     timing_->setText(tr("querying…"));
@@ -290,6 +302,7 @@ void InspectorView::onResult(const ImageResult& r) {
     input_->setOverlay(o);
     input_->setOverlayVisible(overlay_->isChecked());
     probs_->setProbabilities(info.classNames, r.probabilities, r.prediction, r.label);
+    if (info.hasMemory) evidence_->setResult(r, info);
     showBlock();
     if (r.request.serial == pending_serial_) {
         click_to_result_ms_ = double(clicked_.nsecsElapsed()) / 1e6;
@@ -348,6 +361,32 @@ void InspectorView::openPrototype(bool local, int i) {
     const auto& list = local ? shown_.blocks[b].local : shown_.blocks[b].global;
     if (i < 0 || i >= list.size()) return;
     const PrototypeInfo& p = list[i];
+    const InspectedRun& info = session_->info();
+    showSource(p.sourceImage, {p.box},
+               (local ? tr("Training image #%1 (%2). Block %3 local slot %4 stores its patch at row %5, column %6 "
+                           "(written at training step %7); retrieval weight α = %8.")
+                            .arg(p.source).arg(className(info, p.cls)).arg(b).arg(p.slot).arg(p.row).arg(p.col).arg(p.step)
+                            .arg(p.weight, 0, 'f', 4)
+                      : tr("Training image #%1 (%2). Block %3 global slot %4 stores this image's global query "
+                           "(written at training step %5); retrieval weight α = %6.")
+                            .arg(p.source).arg(className(info, p.cls)).arg(b).arg(p.slot).arg(p.step).arg(p.weight, 0, 'f', 4)));
+}
+
+void InspectorView::openEvidence(int i) {
+    if (i < 0 || i >= shown_.evidence.size()) return;
+    const EvidenceItem& e = shown_.evidence[i];
+    const InspectedRun& info = session_->info();
+    showSource(e.image, e.boxes,
+               tr("Training image #%1 (%2): %3 % of the retrieval mass of test image #%4, from %5 slot(s):\n%6")
+                   .arg(e.source)
+                   .arg(className(info, e.cls))
+                   .arg(100.0 * e.mass, 0, 'f', 2)
+                   .arg(shown_.request.index)
+                   .arg(e.slotLines.size())
+                   .arg(e.slotLines.join(QLatin1Char('\n'))));
+}
+
+void InspectorView::showSource(const QImage& image, const QVector<QRect>& boxes, const QString& caption) {
     if (!source_dialog_) {
         source_dialog_ = new QDialog(this);
         source_dialog_->setWindowTitle(tr("Stored memory — source training image"));
@@ -359,17 +398,12 @@ void InspectorView::openPrototype(bool local, int i) {
         l->addWidget(source_view_, 1);
         l->addWidget(source_caption_);
     }
-    source_view_->setImage(p.sourceImage);
-    source_view_->setBoxes({{p.box, kTokenColor, {}}});
+    source_view_->setImage(image);
+    QVector<widgets::ImageBox> drawn;
+    for (const QRect& r : boxes) drawn.push_back({r, kTokenColor, {}});
+    source_view_->setBoxes(drawn);
     const InspectedRun& info = session_->info();
-    source_caption_->setText(
-        (local ? tr("Training image #%1 (%2). Block %3 local slot %4 stores its patch at row %5, column %6 "
-                   "(written at training step %7); retrieval weight α = %8.")
-                    .arg(p.source).arg(className(info, p.cls)).arg(b).arg(p.slot).arg(p.row).arg(p.col).arg(p.step)
-                    .arg(p.weight, 0, 'f', 4)
-              : tr("Training image #%1 (%2). Block %3 global slot %4 stores this image's global query "
-                   "(written at training step %5); retrieval weight α = %6.")
-                    .arg(p.source).arg(className(info, p.cls)).arg(b).arg(p.slot).arg(p.step).arg(p.weight, 0, 'f', 4)) +
+    source_caption_->setText(caption +
         (info.provenanceRefusal.isEmpty() ? QString()
                                           : QStringLiteral("\n\n") + tr("Source image not shown: %1").arg(info.provenanceRefusal)));
     source_dialog_->resize(420, 460);

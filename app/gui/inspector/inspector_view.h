@@ -5,7 +5,8 @@
 // training patch boxed) and global prototypes (source images). Clicking a prototype opens its
 // source image. Sliders corrupt the image live (noise σ, occlusion position/size, contrast) and
 // re-query (the interactive form of Fig. 6); a refinement plot shows z_t moving toward the
-// retrieved m over t = 0…T.
+// retrieved m over t = 0…T. The Evidence panel lists the training images the prediction rests on
+// and can re-ask the model with some of them forgotten (evidence_panel.h).
 #include <QElapsedTimer>
 #include <QWidget>
 
@@ -29,6 +30,7 @@ class ProbabilityBars;
 
 namespace vhmn::gui {
 
+class EvidencePanel;
 class RunSession;
 
 class InspectorView : public QWidget {
@@ -54,6 +56,9 @@ public:
     widgets::PrototypeStrip* globalStrip() const { return global_; }
     widgets::ProbabilityBars* probabilities() const { return probs_; }
     widgets::CurvePlot* refinementPlot() const { return refinement_; }
+    EvidencePanel* evidencePanel() const { return evidence_; }
+    /// Training images whose memories the shown query masks ("Forget these"; empty: none).
+    const QVector<int>& forgotten() const { return forget_; }
     QSlider* noiseSlider() const { return noise_; }
     QSlider* occlusionSlider() const { return occlusion_; }
     QSlider* occlusionRowSlider() const { return occ_row_; }
@@ -77,6 +82,9 @@ private:
     void requery();
     void showBlock();
     void openPrototype(bool local, int i);
+    void openEvidence(int i);
+    /// The source-image window, made on first use.
+    void showSource(const QImage& image, const QVector<QRect>& boxes, const QString& caption);
     void resetCorruption();
 
     RunSession* session_;
@@ -86,6 +94,8 @@ private:
     widgets::ProbabilityBars* probs_ = nullptr;
     widgets::PrototypeStrip *local_ = nullptr, *global_ = nullptr;
     widgets::CurvePlot* refinement_ = nullptr;
+    EvidencePanel* evidence_ = nullptr;
+    QVector<int> forget_;  ///< the "Forget these" edit of the current image
     QList<QWidget*> memory_widgets_;
     QLabel* legend_ = nullptr;  ///< V-HMN only: hidden for a baseline run (no banks)
     QLabel* title_ = nullptr;

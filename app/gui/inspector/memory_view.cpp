@@ -3,14 +3,10 @@
 #include <cmath>
 
 #include <QComboBox>
-#include <QDir>
-#include <QFileInfo>
-#include <QFileDialog>
 #include <QGridLayout>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
-#include <QMessageBox>
 #include <QPushButton>
 #include <QSpinBox>
 #include <QTableWidget>
@@ -235,18 +231,12 @@ bool MemoryView::exportTo(const QString& what, const QString& path, int dpi, QSt
 }
 
 void MemoryView::exportInteractive() {
-    const QString file = QFileDialog::getSaveFileName(this, tr("Export the memory view"), QString(),
-                                                      tr("PNG (*.png);;SVG (*.svg);;PDF (*.pdf);;CSV (*.csv)"));
-    if (file.isEmpty()) return;
-    // One file per figure: name_heatmap.png, name_usage.png, …; the view itself has no CSV.
-    const QFileInfo fi(file);
-    QString error;
-    for (const QString& what : {QStringLiteral("heatmap"), QStringLiteral("usage"), QStringLiteral("fill")}) {
-        const QString path = fi.dir().filePath(fi.completeBaseName() + QLatin1Char('_') + what + QLatin1Char('.') + fi.suffix());
-        if (!exportTo(what, path, 150, &error)) break;
-    }
-    if (error.isEmpty() && fi.suffix().toLower() != QLatin1String("csv")) exportTo(QStringLiteral("view"), file, 150, &error);
-    if (!error.isEmpty()) QMessageBox::warning(this, tr("Export failed"), error);
+    // One file per figure (name_heatmap.png, name_usage.png, …) and the view itself (no CSV of it).
+    widgets::exportFiguresInteractive(this, tr("Export the memory view"),
+                                      {QStringLiteral("heatmap"), QStringLiteral("usage"), QStringLiteral("fill")}, true,
+                                      [this](const QString& what, const QString& path, QString* error) {
+                                          return exportTo(what, path, 150, error);
+                                      });
 }
 
 }  // namespace vhmn::gui

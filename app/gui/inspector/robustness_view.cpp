@@ -4,9 +4,6 @@
 #include <map>
 
 #include <QComboBox>
-#include <QDir>
-#include <QFileDialog>
-#include <QFileInfo>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
@@ -212,18 +209,11 @@ bool RobustnessView::exportTo(const QString& what, const QString& path, int dpi,
 }
 
 void RobustnessView::exportInteractive() {
-    const QString file = QFileDialog::getSaveFileName(this, tr("Export the robustness figures"), QString(),
-                                                      tr("PNG (*.png);;SVG (*.svg);;PDF (*.pdf);;CSV (*.csv)"));
-    if (file.isEmpty()) return;
-    const QFileInfo fi(file);
-    QString error;
-    for (const QString& what : {QStringLiteral("robustness"), QStringLiteral("stability")}) {
-        const QString path = fi.dir().filePath(fi.completeBaseName() + QLatin1Char('_') + what + QLatin1Char('.') + fi.suffix());
-        if (!exportTo(what, path, 150, &error)) {
-            QMessageBox::warning(this, tr("Export failed"), error);
-            return;
-        }
-    }
+    widgets::exportFiguresInteractive(this, tr("Export the robustness figures"),
+                                      {QStringLiteral("robustness"), QStringLiteral("stability")}, false,
+                                      [this](const QString& what, const QString& path, QString* error) {
+                                          return exportTo(what, path, 150, error);
+                                      });
 }
 
 }  // namespace vhmn::gui

@@ -16,26 +16,19 @@
 #include "app/data_location.h"
 #include "app/experiment.h"
 #include "app/figures.h"
+#include "app/gui/inspector/session_state.h"
 #include "app/gui/inspector/tensor_image.h"
 #include "core/error.h"
 #include "core/hopfield.h"
 #include "core/model_io.h"
+#include "core/probes/evidence.h"
+#include "core/probes/memory_edit.h"
 #include "core/run_record.h"
 #include "core/trainer.h"
 
 namespace vhmn::gui {
 
 namespace fs = std::filesystem;
-
-/// Everything torch-side of one opened run. The long thread owns `run` (its model) and the
-/// caches; the inspector thread reads the dataset (read-only) and uses its own `image_model`.
-struct SessionState {
-    app::OpenedRun run;
-    Model image_model{nullptr};
-    app::FigureData cache;               ///< long thread only
-    std::vector<SlotWeights> weights[2];  ///< long thread only: per branch, every block
-    std::vector<HitRow> hits;
-};
 
 namespace {
 
@@ -81,6 +74,35 @@ QVector<PrototypeInfo> convert(const std::vector<Prototype>& ps) {
     return out;
 }
 
+QVector<EvidenceItem> convert(const Evidence& e, const ModelConfig& cfg, const data::Split& train) {
+    QVector<EvidenceItem> out;
+    const Box whole{0, 0, cfg.image_size, cfg.image_size};
+    for (const auto& im : e.images) {
+        EvidenceItem item;
+        item.source = int(im.source), item.cls = int(im.label), item.mass = im.mass;
+        const auto pixels = source_image(train, im.source);
+        if (pixels.defined()) item.image = tensor_to_image(pixels);
+        for (const auto& sl : im.slots) {
+            const bool local = sl.branch == Branch::Local;
+            const QRect box = rect_of(local ? token_box(cfg, sl.row, sl.col) : whole);
+            if (!item.boxes.contains(box)) item.boxes.push_back(box);
+            item.slotLines << (local ? QObject::tr("block %1 local slot %2 (row %3, col %4), step %5: %6 %")
+                                           .arg(sl.block).arg(sl.slot).arg(sl.row).arg(sl.col).arg(sl.step)
+                                           .arg(100.0 * sl.mass, 0, 'f', 2)
+                                     : QObject::tr("block %1 global slot %2, step %3: %4 %")
+                                           .arg(sl.block).arg(sl.slot).arg(sl.step).arg(100.0 * sl.mass, 0, 'f', 2));
+        }
+        out.push_back(std::move(item));
+    }
+    return out;
+}
+
+/// Masks put on the inspector's model for one query, always taken off again.
+struct ForgetScope {
+    VHMN model;
+    ~ForgetScope() { clear_edit(model); }
+};
+
 ImageResult query_image(SessionState& st, Model& model, const ImageRequest& r) {
     QElapsedTimer timer;
     timer.start();
@@ -106,9 +128,31 @@ ImageResult query_image(SessionState& st, Model& model, const ImageRequest& r) {
     }
     // No source pixels when the dataset is not the run's training data (the refusal is shown).
     static const data::Split none;
-    auto p = probe_image(model, image, label, cfg.data.mean, cfg.data.std,
-                         st.run.provenance_ok() ? st.run.dataset.train : none, r.k, r.token);
+    const data::Split& train = st.run.provenance_ok() ? st.run.dataset.train : none;
     ImageResult out;
+    VHMN memory = memory_of(model, "the inspector");
+    ForgetScope forgetting{memory};
+    if (!r.forget.isEmpty()) {
+        // "Forget these": the probabilities without the edit first, then everything below with it.
+        {
+            c10::InferenceMode inference;
+            model->eval();
+            auto x = normalize_images(image.unsqueeze(0).to(torch::kFloat).div(255.0), cfg.data.mean, cfg.data.std);
+            auto probs = torch::softmax(model->forward(x).to(torch::kFloat), 1)[0].to(torch::kDouble).contiguous();
+            out.probabilitiesBefore = QVector<double>(probs.data_ptr<double>(), probs.data_ptr<double>() + probs.numel());
+            out.predictionBefore = int(probs.argmax().item<int64_t>());
+        }
+        MemoryEdit edit;
+        for (int s : r.forget) edit.sources.push_back(s);
+        out.forgotten = r.forget;
+        out.forgottenSlots = int(apply_edit(memory, edit));
+    }
+    auto p = probe_image(model, image, label, cfg.data.mean, cfg.data.std, train, r.k, r.token);
+    EvidenceOptions eo;
+    eo.top = std::max(1, r.evidenceTop);
+    const auto ev = probe_evidence(model, image, label, cfg.data.mean, cfg.data.std, eo);
+    out.evidence = convert(ev, cfg.model, train);
+    out.evidenceImages = int(ev.images_with_mass);
     out.request = r;
     out.input = tensor_to_image(image);
     out.label = int(p.label), out.prediction = int(p.prediction);
@@ -206,18 +250,19 @@ void load_stored(const std::string& dir, SessionState& st) {
     }
 }
 
+}  // namespace
+
 ProbeControl control_for(std::atomic<bool>* cancel, std::function<void(double, QString)> report) {
     ProbeControl c;
     c.cancel = cancel;
     c.progress = [report = std::move(report), last = std::make_shared<QElapsedTimer>()](double f, const std::string& what) {
         if (last->isValid() && last->elapsed() < 50 && f < 1.0) return;
         last->start();
-        report(f, qs(what));
+        report(f, QString::fromStdString(what));
     };
     return c;
 }
 
-}  // namespace
 
 RunSession::RunSession(QObject* parent) : QObject(parent) {
     long_ctx_ = new QObject;
@@ -273,6 +318,10 @@ bool RunSession::startJob(const QString& name, Fn&& work) {
         },
         Qt::QueuedConnection);
     return true;
+}
+
+bool RunSession::startWork(const QString& name, std::function<void(SessionState&)> work) {
+    return startJob(name, std::move(work));
 }
 
 bool RunSession::saveDataLocation(QString* error) {

@@ -54,6 +54,14 @@ public:
     bool runRobustness(const QVector<int>& iterations, int limit, quint64 seed);
     bool runStability(int block, int branch, int limit, quint64 seed);
     bool computeFigurePack(const FigurePackRequest& request);
+    /// Memory ablation curve (every order and branch, masked fractions 0, 0.1, …, 1) over `limit` test
+    /// images, slot usage over `usageLimit` training images; stored in run.h5 and probe_ablation.csv.
+    bool runAblation(int limit, int usageLimit, quint64 seed);
+    /// Leave-one-class-out matrix over `limit` test images; stored like the CLI's.
+    bool runLeaveClassOut(int limit);
+    /// The map of one bank (block, branch 0 local / 1 global) with test image `index`'s trajectory
+    /// (−1: none). Quick; it still waits for no other job (false while one runs).
+    bool computeMap(int block, int branch, int index);
     /// Ask the running job to stop (it ends with outcome "cancelled").
     void cancel();
     /// Test images per forward pass of the long jobs (progress and cancel act between batches).
@@ -73,12 +81,17 @@ Q_SIGNALS:
     void robustnessReady(const QVector<vhmn::gui::RobustnessPoint>& points);
     void stabilityReady(const vhmn::gui::StabilityResult& result);
     void figurePackReady(const vhmn::gui::FigurePackData& data);
+    void ablationReady(const QVector<vhmn::gui::AblationPoint>& points);
+    void leaveClassOutReady(const vhmn::gui::LeaveClassOutResult& result);
+    void mapReady(const vhmn::gui::MapResult& result);
     /// Any failure: opening, a query, a job.
     void failed(const QString& what, const QString& message);
 
 private:
     template <typename Fn>
     bool startJob(const QString& name, Fn&& work);
+    /// startJob for the session's other translation unit (run_session_memory.cpp).
+    bool startWork(const QString& name, std::function<void(SessionState&)> work);
     void processImages();
     void post(std::function<void()> fn);
 

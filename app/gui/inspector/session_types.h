@@ -26,6 +26,11 @@ struct InspectedRun {
     bool hasMemory = true;  ///< false for a baseline: no banks, prototypes or retrieval to show
 };
 
+/// The class name of `c` for a run (its number when the run has no names).
+inline QString className(const InspectedRun& info, int c) {
+    return c >= 0 && c < info.classNames.size() ? info.classNames[c] : QString::number(c);
+}
+
 /// The clicked image's corruption (the sliders). Applied to [0, 1] pixels, clamped.
 struct CorruptionParams {
     double noise = 0.0;     ///< σ of Gaussian noise
@@ -42,7 +47,18 @@ struct ImageRequest {
     CorruptionParams corruption;
     int k = 5;       ///< prototypes per branch and block
     int token = -1;  ///< −1: the most informative token
+    int evidenceTop = 8;  ///< training images listed as evidence
+    QVector<int> forget;  ///< "Forget these": training images whose memories are masked for this query
     int serial = 0;  ///< set by the session: increases with every request
+};
+
+/// One training image a prediction rests on (core's EvidenceImage, with its pixels).
+struct EvidenceItem {
+    int source = -1, cls = -1;
+    double mass = 0;            ///< its share of the retrieval mass (over all images: 1)
+    QImage image;               ///< the training image (null when the data is not the run's)
+    QVector<QRect> boxes;       ///< every patch it contributed (local slots; global: the whole image)
+    QStringList slotLines;      ///< one line per slot: block, branch, slot, cell, step, mass
 };
 
 struct PrototypeInfo {
@@ -73,6 +89,12 @@ struct ImageResult {
     int token = 0, tokenRow = 0, tokenCol = 0;
     QRect tokenBox, windowBox;
     QVector<BlockResult> blocks;
+    QVector<EvidenceItem> evidence;  ///< top training images by retrieval mass (after the forgetting)
+    int evidenceImages = 0;          ///< training images that received any mass
+    QVector<int> forgotten;          ///< the request's `forget`
+    int forgottenSlots = 0;          ///< stored slots the forgetting masked
+    QVector<double> probabilitiesBefore;  ///< without the forgetting (when `forgotten` is non-empty)
+    int predictionBefore = -1;
     double milliseconds = 0;  ///< worker time: corruption + probe + conversion
 };
 
@@ -115,6 +137,33 @@ struct StabilityPoint {
     QString kind;  ///< noise, occlusion_px
     double severity = 0;
     double top5Consistency = 0, cosine = 0, top1Same = 0, accuracy = 0;
+};
+
+/// One point of the memory ablation curve (core's AblationRow).
+struct AblationPoint {
+    QString order, branch;
+    double maskedFraction = 0, top1 = 0;
+    int maskedSlots = 0, count = 0;
+};
+
+/// Leave-one-class-out: per-class test top-1 with one class's memories masked.
+struct LeaveClassOutResult {
+    QVector<double> baseline;           ///< per class, nothing masked (%)
+    QVector<QVector<double>> accuracy;  ///< [masked class][class] (%)
+    QVector<double> top1;               ///< overall, per masked class (%)
+    double baselineTop1 = 0;
+    int images = 0;
+};
+
+/// A bank's map (PCA of its stored vectors) with a test image's refinement trajectory.
+struct MapResult {
+    int block = 0, branch = 1;            ///< branch: 0 local, 1 global
+    QVector<double> x, y;                 ///< per filled slot
+    QVector<int> cls, source, slot, step;
+    QVector<QImage> patch;                ///< the stored patch (local) or image (global); null without data
+    QVector<double> explained;            ///< variance share of the two axes
+    int index = -1;                       ///< test image of the trajectory (−1: none)
+    QVector<double> pathX, pathY;         ///< z_0 … z_T
 };
 
 struct StabilityResult {

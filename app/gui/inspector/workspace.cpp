@@ -3,7 +3,9 @@
 #include <QWidget>
 
 #include "app/gui/inspector/figure_pack.h"
+#include "app/gui/inspector/forgetting_view.h"
 #include "app/gui/inspector/inspector_view.h"
+#include "app/gui/inspector/memory_map_view.h"
 #include "app/gui/inspector/memory_view.h"
 #include "app/gui/inspector/robustness_view.h"
 #include "app/gui/inspector/run_session.h"
@@ -14,6 +16,8 @@ InspectWorkspace::InspectWorkspace(QWidget* parent) : QObject(parent) {
     session_ = new RunSession(this);
     inspector_ = new InspectorView(session_, parent);
     memory_ = new MemoryView(session_, parent);
+    forgetting_ = new ForgettingView(session_, parent);
+    map_ = new MemoryMapView(session_, parent);
     robustness_ = new RobustnessView(session_, parent);
     connect(session_, &RunSession::figurePackReady, this, [this](const FigurePackData& data) {
         QStringList files;

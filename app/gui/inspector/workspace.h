@@ -8,7 +8,9 @@
 
 namespace vhmn::gui {
 
+class ForgettingView;
 class InspectorView;
+class MemoryMapView;
 class MemoryView;
 class RobustnessView;
 class RunSession;
@@ -21,6 +23,8 @@ public:
     RunSession* session() const { return session_; }
     InspectorView* inspector() const { return inspector_; }
     MemoryView* memory() const { return memory_; }
+    ForgettingView* forgetting() const { return forgetting_; }
+    MemoryMapView* memoryMap() const { return map_; }
     RobustnessView* robustness() const { return robustness_; }
 
     /// Open a run (data empty: the dataset recorded in its config). gridLimit: test images shown
@@ -37,6 +41,8 @@ private:
     RunSession* session_;
     InspectorView* inspector_;
     MemoryView* memory_;
+    ForgettingView* forgetting_;
+    MemoryMapView* map_;
     RobustnessView* robustness_;
 };
 

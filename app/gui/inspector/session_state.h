@@ -1,0 +1,31 @@
+#pragma once
+// The torch side of a RunSession, shared by its translation units (run_session.cpp and
+// run_session_memory.cpp); the views never include this.
+#include <torch/torch.h>  // before Qt (libtorch uses `slots` as an identifier)
+
+#include <atomic>
+#include <functional>
+#include <vector>
+
+#include <QString>
+
+#include "app/experiment.h"
+#include "app/figures.h"
+#include "core/probes.h"
+
+namespace vhmn::gui {
+
+/// Everything torch-side of one opened run. The long thread owns `run` (its model) and the
+/// caches; the inspector thread reads the dataset (read-only) and uses its own `image_model`.
+struct SessionState {
+    app::OpenedRun run;
+    Model image_model{nullptr};
+    app::FigureData cache;               ///< long thread only
+    std::vector<SlotWeights> weights[2];  ///< long thread only: per branch, every block
+    std::vector<HitRow> hits;
+};
+
+/// Progress (at most every 50 ms, and at the end) and cancel for a probe run by a session job.
+ProbeControl control_for(std::atomic<bool>* cancel, std::function<void(double, QString)> report);
+
+}  // namespace vhmn::gui
