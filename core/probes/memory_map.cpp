@@ -19,7 +19,7 @@ Pca pca(const torch::Tensor& x_any, int64_t k) {
     p.mean = x.mean(0);
     const auto c = x - p.mean;
     const auto cov = c.t().mm(c) / double(n - 1);                    // [L, L]
-    const auto [values, vectors] = torch::linalg::eigh(cov, "L");  // ascending
+    const auto [values, vectors] = at::linalg_eigh(cov, "L");  // ascending
     const double total = std::max(values.sum().item<double>(), 1e-300);
     auto axes = vectors.flip({1}).slice(1, 0, k).t().contiguous();  // [k, L], largest first
     for (int64_t i = 0; i < k; ++i) {
