@@ -56,6 +56,16 @@ void applySegments(QCustomPlot* plot, QCPAxis* axis, QCPAxis* other, const Segme
 }
 
 /// Perceptually ordered dark-blue → green → yellow (viridis-like) colour gradient.
+QCPColorGradient blueWhiteRed() {
+    QCPColorGradient g;
+    g.clearColorStops();
+    g.setColorStopAt(0.0, QColor(33, 102, 172));
+    g.setColorStopAt(0.5, QColor(247, 247, 247));
+    g.setColorStopAt(1.0, QColor(178, 24, 43));
+    g.setColorInterpolation(QCPColorGradient::ciRGB);
+    return g;
+}
+
 QCPColorGradient viridis() {
     QCPColorGradient g;
     g.clearColorStops();
@@ -104,15 +114,18 @@ void Heatmap::setData(HeatmapData data) {
     for (int r = 0; r < data_.rows; ++r)
         for (int c = 0; c < data_.cols; ++c) map->data()->setCell(c, r, data_.values[r * data_.cols + c]);
     map->setInterpolate(false);
-    map->setGradient(viridis());
+    const QCPColorGradient gradient = data_.diverging ? blueWhiteRed() : viridis();
+    map->setGradient(gradient);
     auto* scale = new QCPColorScale(plot_);
     plot_->plotLayout()->addElement(row, 1, scale);
     scale->setType(QCPAxis::atRight);
     scale->axis()->setLabel(data_.valueLabel);
     scale->setBarWidth(12);
     map->setColorScale(scale);
-    scale->setGradient(viridis());  // the scale's gradient wins once the map is linked to it
+    scale->setGradient(gradient);  // the scale's gradient wins once the map is linked to it
     map->rescaleDataRange(true);
+    if (std::isfinite(data_.valueMin) && std::isfinite(data_.valueMax) && data_.valueMin < data_.valueMax)
+        map->setDataRange(QCPRange(data_.valueMin, data_.valueMax));
     auto* group = new QCPMarginGroup(plot_);
     rect->setMarginGroup(QCP::msBottom | QCP::msTop, group);
     scale->setMarginGroup(QCP::msBottom | QCP::msTop, group);

@@ -29,6 +29,9 @@ struct HeatmapData {
     QStringList rowLabels;   ///< one per row (top to bottom)
     Segments columnGroups;
     QString title, xLabel, yLabel, valueLabel;
+    double valueMin = std::numeric_limits<double>::quiet_NaN();  ///< colour scale range (NaN: fit the data)
+    double valueMax = std::numeric_limits<double>::quiet_NaN();
+    bool diverging = false;  ///< blue – white – red around the middle of the range (changes), else viridis
 };
 
 class Heatmap : public QWidget {

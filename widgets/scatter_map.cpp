@@ -19,6 +19,7 @@ ScatterMap::ScatterMap(QWidget* parent) : QWidget(parent) {
     plot_ = new QCustomPlot(this);
     plot_->setMinimumSize(320, 240);
     plot_->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
+    plot_->setAutoAddPlottableToLegend(false);  // one legend, built in setData
     layout->addWidget(plot_);
     plot_->installEventFilter(this);
     plot_->setMouseTracking(true);
@@ -46,8 +47,11 @@ void ScatterMap::setData(ScatterData data) {
     plot_->yAxis = rect->axis(QCPAxis::atLeft);
     plot_->xAxis->setLabel(data_.xLabel);
     plot_->yAxis->setLabel(data_.yLabel);
+    // The legend in a column of its own, right of the map (inside it would hide points).
     auto* legend = new QCPLegend;
-    rect->insetLayout()->addElement(legend, Qt::AlignTop | Qt::AlignRight);
+    const int row = data_.title.isEmpty() ? 0 : 1;
+    plot_->plotLayout()->addElement(row, 1, legend);
+    plot_->plotLayout()->setColumnStretchFactor(1, 0.001);
     legend->setLayer(QStringLiteral("legend"));
     legend->setFont(QFont(plot_->font().family(), 8));
     const int groups = int(data_.groupNames.size());
@@ -72,8 +76,9 @@ void ScatterMap::setData(ScatterData data) {
         for (int end : {0, int(data_.pathX.size()) - 1}) {
             auto* label = new QCPItemText(plot_);
             label->position->setCoords(data_.pathX[end], data_.pathY[end]);
-            label->setPositionAlignment(Qt::AlignLeft | Qt::AlignBottom);
-            label->setText(end == 0 ? QStringLiteral(" z₀ = q") : QStringLiteral(" z_T"));
+            // Start above-left, end below-right: readable even when z barely moves.
+            label->setPositionAlignment(end == 0 ? Qt::AlignRight | Qt::AlignBottom : Qt::AlignLeft | Qt::AlignTop);
+            label->setText(end == 0 ? QStringLiteral("z₀ = q ") : QStringLiteral(" z_T"));
             label->setFont(QFont(plot_->font().family(), 9, QFont::Bold));
         }
     }

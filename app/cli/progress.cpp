@@ -1,5 +1,7 @@
 #include "app/cli/progress.h"
 
+#include "core/trainer.h"
+
 #include <cstdio>
 #include <iostream>
 #include <unistd.h>
@@ -46,7 +48,17 @@ void ProgressPrinter::epoch(const EpochStats& e, int64_t epochs) {
                   (long long)e.epoch, (long long)epochs, format_duration(e.seconds).c_str(), e.train_seconds,
                   e.eval_seconds, e.train_loss,
                   e.train_acc, e.test_top1, e.test_top5, e.test_loss);
-    std::cout << buf << "\n" << std::flush;
+    std::cout << buf << "\n";
+    if (!e.unused_local.empty() && !e.unused_global.empty()) {
+        // Memory over training, the last block: slot collapse shows as a growing unused share.
+        std::snprintf(buf, sizeof buf,
+                      "  memory (last block, up to %lld training images): unused slots local %.1f%% global %.1f%%, mean age "
+                      "local %.0f global %.0f steps",
+                      (long long)Trainer::kMemoryStatsImages, 100.0 * e.unused_local.back(), 100.0 * e.unused_global.back(),
+                      e.age_local.empty() ? 0.0 : e.age_local.back(), e.age_global.empty() ? 0.0 : e.age_global.back());
+        std::cout << buf << "\n";
+    }
+    std::cout << std::flush;
 }
 
 void ProgressPrinter::message(const std::string& m) {

@@ -1,5 +1,6 @@
 #include "app/gui/inspector/forgetting_view.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include <QHBoxLayout>
@@ -99,9 +100,18 @@ QVector<widgets::Panel> ForgettingView::ablationPanels(const QVector<AblationPoi
     const QStringList branches{QStringLiteral("local"), QStringLiteral("global"), QStringLiteral("both")};
     const QStringList orders{QStringLiteral("random"), QStringLiteral("most_used"), QStringLiteral("least_used")};
     const QStringList orderNames{tr("random"), tr("most used first"), tr("least used first")};
+    // One y range for the three panels, at least 10 points tall: differences of a few test images
+    // must not look like an effect.
+    double lo = 100, hi = 0;
+    for (const AblationPoint& pt : points) lo = std::min(lo, pt.top1), hi = std::max(hi, pt.top1);
+    if (hi - lo < 10) {
+        const double mid = (hi + lo) / 2;
+        lo = std::max(0.0, mid - 5), hi = std::min(100.0, mid + 5);
+    }
     QVector<widgets::Panel> panels;
     for (const QString& b : branches) {
         widgets::Panel p;
+        if (!points.isEmpty()) p.yMin = lo, p.yMax = hi;
         p.title = b == QLatin1String("both") ? tr("both branches masked") : tr("%1 branch masked").arg(b);
         p.xLabel = tr("masked slots (% of every block's)");
         p.yLabel = tr("test top-1 (%)");
@@ -126,7 +136,12 @@ widgets::HeatmapData ForgettingView::leaveClassOutData(const LeaveClassOutResult
         d.rowLabels << tr("without %1").arg(className(info, m));
         for (int c = 0; c < d.cols; ++c) d.values << r.accuracy[m].value(c) - r.baseline.value(c);
     }
-    d.title = tr("Leave one class out: change of each class's test top-1 (points)");
+    d.title = tr("Leave one class out: Δ top-1 per class");
+    // A symmetric scale of at least ±5 points: a change of one or two test images stays pale.
+    double extent = 5;
+    for (double v : d.values) extent = std::max(extent, std::abs(v));
+    d.valueMin = -extent, d.valueMax = extent;
+    d.diverging = true;
     d.xLabel = tr("class evaluated");
     d.yLabel = tr("memories masked");
     d.valueLabel = tr("Δ top-1 (pp)");
