@@ -85,6 +85,9 @@ private Q_SLOTS:
         QVERIFY(shown.wait(30000));
         QCOMPARE(view->shown().forgotten, (QVector<int>{int(expected.images[0].source), int(expected.images[1].source)}));
         QCOMPARE(view->shown().probabilitiesBefore, before);
+        QCOMPARE(view->probabilities()->reference(), before);  // drawn beside the new ones
+        if (qEnvironmentVariableIsSet("VHMN_TEST_SHOTS"))  // to look at: VHMN_TEST_SHOTS=DIR
+            view->grab().save(qEnvironmentVariable("VHMN_TEST_SHOTS") + QStringLiteral("/inspector-forgot.png"));
         VHMN memory = memory_of(ref.model, "test");
         MemoryEdit edit;
         edit.sources = {expected.images[0].source, expected.images[1].source};
@@ -103,6 +106,7 @@ private Q_SLOTS:
         QVERIFY(shown.wait(30000));
         QVERIFY(view->shown().forgotten.isEmpty());
         QCOMPARE(view->shown().probabilities, before);
+        QVERIFY(view->probabilities()->reference().isEmpty());
         // A forgetting belongs to one image: clicking another asks with the whole memory.
         view->evidencePanel()->forgetCount()->setValue(1);
         QTest::mouseClick(view->evidencePanel()->forgetButton(), Qt::LeftButton);

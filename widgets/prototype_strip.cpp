@@ -104,6 +104,11 @@ void ProbabilityBars::setProbabilities(const QStringList& names, QVector<double>
     update();
 }
 
+void ProbabilityBars::setReference(QVector<double> before) {
+    ref_ = std::move(before);
+    update();
+}
+
 QSize ProbabilityBars::sizeHint() const {
     const int rows = std::max<int>(1, int(p_.size()));
     return {220, rows * (fontMetrics().height() + 2) + 4};
@@ -115,7 +120,8 @@ void ProbabilityBars::paintEvent(QPaintEvent*) {
     int name_w = 0;
     for (const QString& n : names_) name_w = std::max(name_w, fontMetrics().horizontalAdvance(n));
     name_w += 8;
-    const int value_w = fontMetrics().horizontalAdvance(QStringLiteral("100.0 %")) + 6;
+    const bool ref = ref_.size() == p_.size() && !ref_.isEmpty();
+    const int value_w = fontMetrics().horizontalAdvance(ref ? QStringLiteral("100.0 % (was 100.0 %)") : QStringLiteral("100.0 %")) + 6;
     const int bar_w = std::max(20, width() - name_w - value_w);
     for (int i = 0; i < p_.size(); ++i) {
         const int y = 2 + i * lh;
@@ -133,9 +139,15 @@ void ProbabilityBars::paintEvent(QPaintEvent*) {
             p.setPen(QPen(QColor(30, 30, 30), 1.5, Qt::DashLine));
             p.drawRect(QRect(name_w, y + 2, bar_w, lh - 4));
         }
+        if (ref) {  // the earlier value: a black tick across the bar
+            const int x = name_w + int(bar_w * std::clamp(ref_[i], 0.0, 1.0));
+            p.setPen(QPen(Qt::black, 2));
+            p.drawLine(x, y + 1, x, y + lh - 2);
+        }
         p.setPen(palette().color(QPalette::WindowText));
+        const QString value = QStringLiteral("%1 %").arg(p_[i] * 100.0, 0, 'f', 1);
         p.drawText(QRect(name_w + bar_w + 4, y, value_w, lh), Qt::AlignLeft | Qt::AlignVCenter,
-                   QStringLiteral("%1 %").arg(p_[i] * 100.0, 0, 'f', 1));
+                   ref ? value + QStringLiteral(" (was %1 %)").arg(ref_[i] * 100.0, 0, 'f', 1) : value);
     }
 }
 

@@ -60,6 +60,10 @@ public:
     explicit ProbabilityBars(QWidget* parent = nullptr);
     void setProbabilities(const QStringList& names, QVector<double> p, int prediction, int label);
     const QVector<double>& probabilities() const { return p_; }
+    /// Earlier probabilities to compare with (e.g. before memories were forgotten): drawn as a tick on
+    /// each bar and written beside the value. Empty: none.
+    void setReference(QVector<double> before);
+    const QVector<double>& reference() const { return ref_; }
     QSize sizeHint() const override;
 
 protected:
@@ -67,7 +71,7 @@ protected:
 
 private:
     QStringList names_;
-    QVector<double> p_;
+    QVector<double> p_, ref_;
     int prediction_ = -1, label_ = -1;
 };
 

@@ -18,7 +18,8 @@ EvidencePanel::EvidencePanel(QWidget* parent) : QWidget(parent) {
     summary_ = new QLabel(this);
     summary_->setWordWrap(true);
     summary_->setTextFormat(Qt::RichText);
-    row->addWidget(summary_, 1);
+    summary_->setSizePolicy(QSizePolicy::Preferred, QSizePolicy::Minimum);
+    summary_->setMinimumHeight(2 * summary_->fontMetrics().lineSpacing() + 4);  // the before/after line too
     count_ = new QSpinBox(this);
     count_->setRange(1, 8);
     count_->setValue(3);
@@ -31,7 +32,9 @@ EvidencePanel::EvidencePanel(QWidget* parent) : QWidget(parent) {
     row->addWidget(forget_);
     row->addWidget(count_);
     row->addWidget(restore_);
+    row->addStretch(1);
     l->addLayout(row);
+    l->addWidget(summary_);  // its own line: the before/after sentence needs the full width
     strip_ = new widgets::PrototypeStrip(tr("Evidence"), this);
     l->addWidget(strip_);
     connect(forget_, &QPushButton::clicked, this, [this] {

@@ -302,6 +302,7 @@ void InspectorView::onResult(const ImageResult& r) {
     input_->setOverlay(o);
     input_->setOverlayVisible(overlay_->isChecked());
     probs_->setProbabilities(info.classNames, r.probabilities, r.prediction, r.label);
+    probs_->setReference(r.probabilitiesBefore);  // "Forget these": the answer with the whole memory
     if (info.hasMemory) evidence_->setResult(r, info);
     showBlock();
     if (r.request.serial == pending_serial_) {
