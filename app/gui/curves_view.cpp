@@ -68,45 +68,32 @@ struct Builder {
         add(kAccuracy, QObject::tr("test top-5"), ex, top5, false, true);
         add(kLr, QObject::tr("lr"), sx, lr, false, false);
         add(kThroughput, QObject::tr("images/s"), sx, ips, true, false);
-        per_block(kBeta, QStringLiteral("β"), sx, h, &StepStats::beta_local, &StepStats::beta_global, false);
-        per_block(kEntropy, QStringLiteral("H"), sx, h, &StepStats::entropy_local, &StepStats::entropy_global, true);
-        per_block_epoch(kUnused, ex, h, &EpochStats::unused_local, &EpochStats::unused_global, 100.0);
-        per_block_epoch(kAge, ex, h, &EpochStats::age_local, &EpochStats::age_global, 1.0);
+        per_block(kBeta, QStringLiteral("β"), sx, h.steps, &StepStats::beta_local, &StepStats::beta_global, false, false);
+        per_block(kEntropy, QStringLiteral("H"), sx, h.steps, &StepStats::entropy_local, &StepStats::entropy_global, true,
+                  false);
+        // Memory over training: one point per epoch, unused share in %.
+        per_block(kUnused, QString(), ex, h.epochs, &EpochStats::unused_local, &EpochStats::unused_global, false, true, 100.0);
+        per_block(kAge, QString(), ex, h.epochs, &EpochStats::age_local, &EpochStats::age_global, false, true);
     }
 
-    /// Memory over training: one point per epoch and block/branch (epochs without it are skipped).
-    void per_block_epoch(int plot, const QVector<double>& ex, const History& h, std::vector<double> EpochStats::*local,
-                         std::vector<double> EpochStats::*global, double scale) {
+    /// One curve per block and branch of a per-block field of the rows (steps or epochs); rows
+    /// without the field (older runs) are skipped. Names: "<symbol> local b0", …
+    template <typename Row>
+    void per_block(int plot, const QString& symbol, const QVector<double>& xs, const std::vector<Row>& rows,
+                   std::vector<double> Row::*local, std::vector<double> Row::*global, bool smooth, bool markers,
+                   double scale = 1.0) {
         size_t depth = 0;
-        for (const auto& e : h.epochs) depth = std::max({depth, (e.*local).size(), (e.*global).size()});
+        for (const auto& r : rows) depth = std::max({depth, (r.*local).size(), (r.*global).size()});
         for (int branch = 0; branch < 2; ++branch) {
             auto member = branch == 0 ? local : global;
             for (size_t b = 0; b < depth; ++b) {
                 QVector<double> x, y;
-                for (int i = 0; i < int(h.epochs.size()); ++i) {
-                    const auto& v = h.epochs[size_t(i)].*member;
-                    if (b < v.size()) x << ex[i], y << scale * v[b];
+                for (int i = 0; i < int(rows.size()); ++i) {
+                    const auto& v = rows[size_t(i)].*member;
+                    if (b < v.size()) x << xs[i], y << scale * v[b];
                 }
-                add(plot, QStringLiteral("%1 b%2").arg(branch == 0 ? QObject::tr("local") : QObject::tr("global")).arg(b),
-                    x, y, false, true);
-            }
-        }
-    }
-
-    void per_block(int plot, const QString& symbol, const QVector<double>& sx, const History& h,
-                   std::vector<double> StepStats::*local, std::vector<double> StepStats::*global, bool smooth) {
-        size_t depth = 0;
-        for (const auto& s : h.steps) depth = std::max({depth, (s.*local).size(), (s.*global).size()});
-        for (int branch = 0; branch < 2; ++branch) {
-            auto member = branch == 0 ? local : global;
-            for (size_t b = 0; b < depth; ++b) {
-                QVector<double> x, y;
-                for (int i = 0; i < int(h.steps.size()); ++i) {
-                    const auto& v = h.steps[size_t(i)].*member;
-                    if (b < v.size()) x << sx[i], y << v[b];
-                }
-                add(plot, QStringLiteral("%1 %2 b%3").arg(symbol, branch == 0 ? QObject::tr("local") : QObject::tr("global")).arg(b),
-                    x, y, smooth, false);
+                const QString name = QStringLiteral("%1 b%2").arg(branch == 0 ? QObject::tr("local") : QObject::tr("global")).arg(b);
+                add(plot, symbol.isEmpty() ? name : symbol + QLatin1Char(' ') + name, x, y, smooth, markers);
             }
         }
     }
