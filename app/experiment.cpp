@@ -221,15 +221,7 @@ ProbeInput probe_input(const OpenedRun& run, const torch::Device& device, int64_
     if (limit < 0) throw ConfigError("--limit must be >= 0, got " + std::to_string(limit));
     ProbeInput in;
     in.model = run.model;
-    in.test = split ? *split : run.dataset.test;
-    if (limit > 0 && limit < in.test.size()) {
-        // Evenly spaced over the split, not its first images: image-folder splits are class-sorted.
-        auto pick = torch::floor(torch::arange(limit, torch::kDouble) * (double(in.test.size()) / double(limit)))
-                        .to(torch::kLong);
-        in.test.images = in.test.images.index_select(0, pick);
-        in.test.labels = in.test.labels.index_select(0, pick);
-        in.test.index = in.test.index.index_select(0, pick);
-    }
+    in.test = evenly_spaced(split ? *split : run.dataset.test, limit);
     in.mean = run.config.data.mean, in.std = run.config.data.std;
     in.device = device;
     in.batch = batch;

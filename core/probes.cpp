@@ -39,6 +39,17 @@ torch::Tensor source_image(const data::Split& train, int64_t source) {
     return train.images[hit[0][0].item<int64_t>()].clone();
 }
 
+data::Split evenly_spaced(const data::Split& split, int64_t n) {
+    const int64_t total = split.size();
+    if (n <= 0 || n >= total) return split;
+    const auto pick = torch::floor(torch::arange(n, torch::kDouble) * (double(total) / double(n))).to(torch::kLong);
+    data::Split out;
+    out.images = split.images.index_select(0, pick);
+    out.labels = split.labels.index_select(0, pick);
+    out.index = split.index.index_select(0, pick);
+    return out;
+}
+
 std::string branch_name(Branch b) { return b == Branch::Local ? "local" : "global"; }
 
 Branch parse_branch(const std::string& name) {
@@ -196,7 +207,7 @@ Box window_box(const ModelConfig& cfg, int64_t row, int64_t col) {
 
 ImageProbe probe_image(Model any_model, const torch::Tensor& image, int64_t label, const std::vector<double>& mean,
                        const std::vector<double>& std, const data::Split& train, int64_t k, int64_t token,
-                       const torch::Device& device) {
+                       const torch::Device& device, ForwardTrace* keep_trace) {
     VHMN model = memory_of(any_model, "probing an image's retrieved memories");
     const auto& cfg = model->config();
     check_image(cfg, image, "image");
@@ -241,6 +252,7 @@ ImageProbe probe_image(Model any_model, const torch::Tensor& image, int64_t labe
         }
         p.blocks.push_back(std::move(bp));
     }
+    if (keep_trace) *keep_trace = std::move(trace);
     return p;
 }
 

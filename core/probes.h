@@ -53,6 +53,10 @@ struct ProbeResult {
     std::vector<std::pair<std::string, torch::Tensor>> arrays;
 };
 
+/// `n` images evenly spaced over a split (all of it when n <= 0 or n >= its size): image-folder
+/// splits are sorted by class, so the first n images would be a few classes.
+data::Split evenly_spaced(const data::Split& split, int64_t n);
+
 std::string branch_name(Branch b);
 /// The training image with dataset index `source` (uint8 [C, H, W], a copy), undefined when `train`
 /// does not hold it.
@@ -124,9 +128,10 @@ Replay replay_refinement(VHMN& model, int64_t block, Branch branch, const torch:
 /// One image (uint8 [C, H, W], e.g. corrupted by the GUI) through the model. `train` is the
 /// training split the banks were written from (source pixels; may be empty). `token` −1 picks the
 /// most informative token (largest pooling weight).
+/// `keep_trace`: receives the forward trace (every block), for more answers from the same pass.
 ImageProbe probe_image(Model model, const torch::Tensor& image, int64_t label, const std::vector<double>& mean,
                        const std::vector<double>& std, const data::Split& train, int64_t k = 5,
-                       int64_t token = -1, const torch::Device& device = torch::kCPU);
+                       int64_t token = -1, const torch::Device& device = torch::kCPU, ForwardTrace* keep_trace = nullptr);
 ProbeResult image_result(const ImageProbe& p, int64_t index, const torch::Tensor& image);
 /// The token's pixel box for a model config, and the k×k window around it (clipped).
 Box token_box(const ModelConfig& cfg, int64_t row, int64_t col);

@@ -358,8 +358,12 @@ RunRecord read_run_record(const std::string& path) {
         auto d = [&](const char* n) { return get_vector<double>(ep, n, H5::PredType::NATIVE_DOUBLE); };
         const auto tl = d("train_loss"), ta = d("train_acc"), t1 = d("test_top1"), t5 = d("test_top5"),
                    tsl = d("test_loss"), lr = d("lr"), sec = d("seconds");
-        for (size_t i = 0; i < epoch.size(); ++i)
-            r.history.epochs.push_back({epoch[i], step[i], tl[i], ta[i], t1[i], t5[i], tsl[i], lr[i], sec[i]});
+        for (size_t i = 0; i < epoch.size(); ++i) {
+            EpochStats e;
+            e.epoch = epoch[i], e.step = step[i], e.train_loss = tl[i], e.train_acc = ta[i], e.test_top1 = t1[i];
+            e.test_top5 = t5[i], e.test_loss = tsl[i], e.lr = lr[i], e.seconds = sec[i];
+            r.history.epochs.push_back(std::move(e));
+        }
         // Memory over training: absent in runs recorded before it; NaN rows for epochs without it.
         auto memory = [&](const char* name, std::vector<double> EpochStats::*member) {
             if (!ep.nameExists(name)) return;

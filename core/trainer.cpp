@@ -146,13 +146,8 @@ void Trainer::measure_memory(EpochStats& e) {
     VHMN memory = memory_of(model_, "memory statistics");
     ProbeInput in;
     in.model = model_;
-    in.test = train_;
-    const int64_t n = train_.size(), k = std::min(n, kMemoryStatsImages);
-    if (k == 0) return;
-    const auto pick = torch::floor(torch::arange(k, torch::kDouble) * (double(n) / double(k))).to(torch::kLong);
-    in.test.images = train_.images.index_select(0, pick);
-    in.test.labels = train_.labels.index_select(0, pick);
-    in.test.index = train_.index.index_select(0, pick);
+    if (train_.size() == 0) return;
+    in.test = evenly_spaced(train_, kMemoryStatsImages);
     in.mean = config_.data.mean, in.std = config_.data.std;
     in.device = device_;
     in.batch = config_.train.eval_batch;

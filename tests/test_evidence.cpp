@@ -263,6 +263,15 @@ private Q_SLOTS:
             total += im.mass;
         }
         QVERIFY2(std::abs(total - 1.0) < 1e-6, std::to_string(total).c_str());
+        // The inspector's way: the same answer from probe_image's own forward pass.
+        ForwardTrace kept;
+        (void)probe_image(m, image, 1, {0.5}, {0.25}, {}, 5, -1, torch::kCPU, &kept);
+        const auto same = evidence_of(m, kept, 1, all);
+        QCOMPARE(same.images.size(), e.images.size());
+        for (size_t i = 0; i < e.images.size(); ++i) {
+            QCOMPARE(same.images[i].source, e.images[i].source);
+            QVERIFY(std::abs(same.images[i].mass - e.images[i].mass) < 1e-12);
+        }
         // One block's global branch alone: its α at the last step, by source.
         EvidenceOptions one;
         one.top = 0, one.block = 1, one.branch = "global";

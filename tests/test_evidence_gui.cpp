@@ -19,6 +19,7 @@
 #include "core/probes/ablation.h"
 #include "core/probes/evidence.h"
 #include "core/probes/memory_edit.h"
+#include "core/probes/memory_map.h"
 #include "core/run_record.h"
 #include "core/trainer.h"
 #include "tests/inspector_fixture.h"
@@ -166,6 +167,32 @@ private Q_SLOTS:
         QVERIFY2(view->exportTo(QStringLiteral("ablation"), out.filePath("a.csv"), 96, &error), qPrintable(error));
         QVERIFY2(view->exportTo(QStringLiteral("leave-class-out"), out.filePath("l.png"), 96, &error), qPrintable(error));
         QVERIFY(QImage(out.filePath("l.png")).width() > 100);
+    }
+
+    void mapIsCoresAndFollowsTheImage() {
+        RunSession session;
+        QVERIFY(open_session(&session));
+        QVector<MapResult> ready;
+        connect(&session, &RunSession::mapReady, this, [&ready](const MapResult& r) { ready << r; });
+        auto& ref = reference();
+        const int block = int(ref.config.model.depth) - 1;
+        QVERIFY(session.computeMap(block, 0, 5));
+        QTRY_VERIFY_WITH_TIMEOUT(ready.size() == 1, 60000);
+        const auto first = ready.takeFirst();
+        const auto map = memory_map(memory_of(ref.model, "test"), block, Branch::Local);
+        QCOMPARE(first.x.size(), int(map.slots.size()));
+        QVERIFY(std::abs(first.x[0] - map.coords[0][0].item<double>()) < 1e-9);
+        QCOMPARE(first.index, 5);
+        QCOMPARE(first.pathX.size(), int(ref.config.model.iterations + 1));
+        // Another image: the same points (the map is kept), its own trajectory.
+        QTRY_VERIFY_WITH_TIMEOUT(!session.busy(), 10000);
+        QVERIFY(session.computeMap(block, 0, 6));
+        QTRY_VERIFY_WITH_TIMEOUT(ready.size() == 1, 60000);
+        const auto second = ready.takeFirst();
+        QCOMPARE(second.x, first.x);
+        QCOMPARE(second.index, 6);
+        const auto path = map_trajectory(ref.model, map, ref.dataset.test.images[6], ref.config.data.mean, ref.config.data.std);
+        QVERIFY(std::abs(second.pathX[0] - path[0][0].item<double>()) < 1e-6);
     }
 
     void trainingCurvesShowMemoryOverTraining() {

@@ -204,14 +204,15 @@ void add_bench_probe(CLI::App& app) {
         for (int64_t i = 0; i < o->repeat + 3; ++i) {
             const int64_t idx = (i * 7919) % n;  // spread over the test split
             const auto q0 = Clock::now();
+            ForwardTrace trace;
             const auto p = probe_image(s.run.model, test.images[idx], test.labels[idx].item<int64_t>(),
                                        s.run.config.data.mean, s.run.config.data.std, s.run.provenance_train(), o->k, -1,
-                                       s.device);
-            if (o->evidence) {
+                                       s.device, o->evidence ? &trace : nullptr);
+            if (o->evidence) {  // as the inspector does it: from the same forward pass
                 EvidenceOptions eo;
                 eo.top = 8;
-                (void)probe_evidence(s.run.model, test.images[idx], test.labels[idx].item<int64_t>(),
-                                     s.run.config.data.mean, s.run.config.data.std, eo, s.device);
+                VHMN memory = memory_of(s.run.model, "--evidence");
+                (void)evidence_of(memory, trace, test.labels[idx].item<int64_t>(), eo);
             }
             if (s.device.is_cuda()) torch::cuda::synchronize();
             const double dt = std::chrono::duration<double, std::milli>(Clock::now() - q0).count();

@@ -26,6 +26,10 @@ torch::Tensor write_token_keys(uint64_t seed, const torch::Tensor& indices, int6
 
 enum class Branch { Local, Global };
 
+/// Position of a bank in the fixed bank order (block by block, local then global): the order of
+/// VHMNImpl::write_banks() and of every per-bank list.
+inline size_t bank_index(int64_t block, Branch branch) { return size_t(2 * block + (branch == Branch::Local ? 0 : 1)); }
+
 /// Retrieval record of one branch of one block.
 struct BranchTrace {
     std::vector<torch::Tensor> alpha;     // per step: local [B, N, K], global [B, K]

@@ -16,22 +16,15 @@ using namespace probe_detail;
 
 namespace {
 
-std::vector<Branch> branches_of(const std::string& name) {
-    if (name == "both") return {Branch::Local, Branch::Global};
-    return {parse_branch(name)};
-}
-
-/// Put `extra` on top of each bank's base mask (the user's edit) for the scope's lifetime.
-void set_masks(VHMN& model, const MaskScope& scope, const std::map<std::pair<int64_t, int>, torch::Tensor>& extra) {
+/// Put `extra` (per bank, bank_index order; undefined: nothing more) on top of each bank's base
+/// mask (the user's edit) for the scope's lifetime.
+void set_masks(VHMN& model, const MaskScope& scope, const std::vector<torch::Tensor>& extra) {
     for (int64_t b = 0; b < model->config().depth; ++b)
         for (Branch br : {Branch::Local, Branch::Global}) {
             const auto& base = scope.base(b, br);
-            auto it = extra.find({b, br == Branch::Local ? 0 : 1});
-            if (it == extra.end()) {
-                model->bank(b, br)->set_mask(base);
-            } else {
-                model->bank(b, br)->set_mask(base.defined() ? it->second.logical_or(base.to(torch::kCPU)) : it->second);
-            }
+            const auto& more = extra[bank_index(b, br)];
+            if (!more.defined()) model->bank(b, br)->set_mask(base);
+            else model->bank(b, br)->set_mask(base.defined() ? more.logical_or(base.to(torch::kCPU)) : more);
         }
 }
 
@@ -70,7 +63,7 @@ SlotUsage slot_usage(ProbeInput& in, const ProbeControl& control) {
         const auto trace = model->forward_trace(normalized(in, x));
         for (int64_t b = 0; b < depth; ++b)
             for (Branch br : {Branch::Local, Branch::Global}) {
-                const size_t i = size_t(2 * b + (br == Branch::Local ? 0 : 1));
+                const size_t i = bank_index(b, br);
                 const auto a = last_alpha(trace, b, br);  // [queries, K]
                 if (!valid[i].any().item<bool>()) continue;
                 auto key = a.masked_fill(valid[i].logical_not().unsqueeze(0), -1.0f);
@@ -153,14 +146,13 @@ std::vector<AblationRow> probe_ablation(ProbeInput& in, const SlotUsage& usage, 
         const auto order = parse_ablation_order(order_name);
         for (const auto& branch : o.branches) {
             for (double f : o.fractions) {
-                std::map<std::pair<int64_t, int>, torch::Tensor> extra;
+                std::vector<torch::Tensor> extra(size_t(2 * depth));
                 int64_t masked = 0;
                 for (int64_t b = 0; b < depth; ++b)
                     for (Branch br : branches_of(branch)) {
-                        const size_t i = size_t(2 * b + (br == Branch::Local ? 0 : 1));
-                        auto m = ablation_mask(valid[i], usage.top1[i], order, f, o.seed, int64_t(i));
-                        masked += m.sum().item<int64_t>();
-                        extra[{b, br == Branch::Local ? 0 : 1}] = m;
+                        const size_t i = bank_index(b, br);
+                        extra[i] = ablation_mask(valid[i], usage.top1[i], order, f, o.seed, int64_t(i));
+                        masked += extra[i].sum().item<int64_t>();
                     }
                 const std::string key = masked == 0 ? "none"
                                         : f >= 1.0  ? "all/" + branch
@@ -218,13 +210,13 @@ LeaveClassOut probe_leave_class_out(ProbeInput& in, const ProbeControl& control)
     for (int64_t c = 0; c < classes; ++c) {
         MemoryEdit edit;
         edit.classes = {c};
-        std::map<std::pair<int64_t, int>, torch::Tensor> extra;
+        std::vector<torch::Tensor> extra(size_t(2 * depth));
         int64_t masked = 0;
         for (int64_t b = 0; b < depth; ++b)
             for (Branch br : {Branch::Local, Branch::Global}) {
-                auto m = edit_mask(model, edit, b, br);
+                auto& m = extra[bank_index(b, br)];
+                m = edit_mask(model, edit, b, br);
                 masked += m.sum().item<int64_t>();
-                extra[{b, br == Branch::Local ? 0 : 1}] = m;
             }
         set_masks(model, scope, extra);
         auto [acc, top1] = per_class(predict_all(in, control, "leave-class-out: class " + std::to_string(c) + " masked",

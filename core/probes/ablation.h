@@ -23,7 +23,7 @@ struct SlotUsage {
     std::vector<torch::Tensor> top1;  ///< per bank, block-major, local then global: [K] int64 (CPU)
     int64_t images = 0;
     const torch::Tensor& of(int64_t block, Branch branch) const {
-        return top1.at(size_t(2 * block + (branch == Branch::Local ? 0 : 1)));
+        return top1.at(bank_index(block, branch));
     }
 };
 /// Usage over `in.test` — pass the TRAINING split there (ablation orders must not peek at the test set).

@@ -63,6 +63,12 @@ inline torch::Tensor last_alpha(const ForwardTrace& t, int64_t block, Branch bra
     return a.reshape({-1, a.size(-1)}).to(torch::kFloat);
 }
 
+/// The branches a view names: "local", "global" or "both" (ConfigError otherwise).
+inline std::vector<Branch> branches_of(const std::string& name) {
+    if (name == "both") return {Branch::Local, Branch::Global};
+    return {parse_branch(name)};
+}
+
 /// ConfigError unless `image` is uint8 [C, H, W] of the model's input shape.
 inline void check_image(const ModelConfig& cfg, const torch::Tensor& image, const std::string& what) {
     if (image.dim() != 3 || image.size(0) != cfg.channels || image.size(1) != cfg.image_size ||

@@ -17,9 +17,12 @@ const char* kWeighting =
     "(Eq. 3); every bank in view weighted equally (default view: each of the 2*depth retrievals carries "
     "1/(2*depth)); a bank with nothing retrievable is left out";
 
-std::vector<Branch> branches_of(const std::string& name) {
-    if (name == "both") return {Branch::Local, Branch::Global};
-    return {parse_branch(name)};
+void check_options(const ModelConfig& cfg, const EvidenceOptions& options) {
+    if (options.top < 0) throw ConfigError("--top must be >= 0 (0: every image with evidence)");
+    if (options.block < -1 || options.block >= cfg.depth)
+        throw ConfigError("--block " + std::to_string(options.block) + " is outside [0, " + std::to_string(cfg.depth) +
+                          ") (-1: every block)");
+    if (options.branch != "both") parse_branch(options.branch);  // the clear refusal
 }
 
 }  // namespace
@@ -70,20 +73,21 @@ std::vector<EvidenceImage> aggregate_evidence(const std::vector<BankMass>& banks
 Evidence probe_evidence(Model any_model, const torch::Tensor& image, int64_t label, const std::vector<double>& mean,
                         const std::vector<double>& std, const EvidenceOptions& options, const torch::Device& device) {
     VHMN model = memory_of(any_model, "the evidence of a prediction");
-    const auto& cfg = model->config();
-    check_image(cfg, image, "evidence");
-    if (options.top < 0) throw ConfigError("--top must be >= 0 (0: every image with evidence)");
-    if (options.block < -1 || options.block >= cfg.depth)
-        throw ConfigError("--block " + std::to_string(options.block) + " is outside [0, " + std::to_string(cfg.depth) +
-                          ") (-1: every block)");
-    if (options.branch != "both") parse_branch(options.branch);  // the clear refusal
+    check_image(model->config(), image, "evidence");
+    check_options(model->config(), options);
     c10::InferenceMode inference;
     ProbeScope scope(any_model);
     std::vector<int64_t> blocks;
-    for (int64_t b = 0; b < cfg.depth; ++b)
+    for (int64_t b = 0; b < model->config().depth; ++b)
         if (options.block < 0 || options.block == b) blocks.push_back(b);
     auto x = image.unsqueeze(0).to(torch::kFloat).div(255.0).to(device);
-    const auto trace = model->forward_trace(normalize_images(x, mean, std), blocks);
+    return evidence_of(model, model->forward_trace(normalize_images(x, mean, std), blocks), label, options);
+}
+
+Evidence evidence_of(VHMN& model, const ForwardTrace& trace, int64_t label, const EvidenceOptions& options) {
+    const auto& cfg = model->config();
+    check_options(cfg, options);
+    c10::InferenceMode inference;  // reads the trace's inference tensors
     Evidence e;
     e.options = options;
     e.label = label;
@@ -93,10 +97,12 @@ Evidence probe_evidence(Model any_model, const torch::Tensor& image, int64_t lab
     e.prediction = probs.argmax().item<int64_t>();
     const auto pool = trace.pool_weights[0].to(torch::kCPU, torch::kDouble);
     std::vector<BankMass> banks;
-    for (int64_t b : blocks)
+    for (int64_t b = 0; b < cfg.depth; ++b) {
+        if (options.block >= 0 && options.block != b) continue;
         for (Branch br : branches_of(options.branch)) {
             auto bank = model->bank(b, br);
-            const auto& tr = br == Branch::Local ? trace.blocks[size_t(b)].local : trace.blocks[size_t(b)].global;
+            const auto& tr = br == Branch::Local ? trace.blocks.at(size_t(b)).local : trace.blocks.at(size_t(b)).global;
+            TORCH_CHECK(!tr.alpha.empty(), "evidence: the trace did not record block ", b);
             const auto alpha = tr.alpha.back()[0].to(torch::kCPU, torch::kDouble);  // local [N, K], global [K]
             BankMass m;
             m.block = b, m.branch = br;
@@ -109,6 +115,7 @@ Evidence probe_evidence(Model any_model, const torch::Tensor& image, int64_t lab
             e.banks_used += view.filled > 0 ? 1 : 0;
             banks.push_back(std::move(m));
         }
+    }
     auto all = aggregate_evidence(banks);
     e.images_with_mass = int64_t(all.size());
     if (options.top > 0 && int64_t(all.size()) > options.top) all.resize(size_t(options.top));

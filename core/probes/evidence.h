@@ -75,6 +75,10 @@ Evidence probe_evidence(Model model, const torch::Tensor& image, int64_t label, 
                         const std::vector<double>& std, const EvidenceOptions& options = {},
                         const torch::Device& device = torch::kCPU);
 
+/// The same from a forward trace of that image already made (e.g. by probe_image for the
+/// inspector: one forward pass for prototypes and evidence). The trace must hold the blocks in view.
+Evidence evidence_of(VHMN& model, const ForwardTrace& trace, int64_t label, const EvidenceOptions& options);
+
 /// Probe result "evidence": one row per (listed image, slot); params record the index, the view,
 /// the weighting and `data_fingerprint` (the data the source indices refer to).
 ProbeResult evidence_result(const Evidence& e, int64_t index, const std::string& data_fingerprint);

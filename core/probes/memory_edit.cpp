@@ -188,7 +188,7 @@ MaskScope::~MaskScope() {
 }
 
 const torch::Tensor& MaskScope::base(int64_t block, Branch branch) const {
-    return saved_.at(size_t(2 * block + (branch == Branch::Local ? 0 : 1)));
+    return saved_.at(bank_index(block, branch));
 }
 
 void validate_edit_name(const std::string& name) {

@@ -147,10 +147,11 @@ ImageResult query_image(SessionState& st, Model& model, const ImageRequest& r) {
         out.forgotten = r.forget;
         out.forgottenSlots = int(apply_edit(memory, edit));
     }
-    auto p = probe_image(model, image, label, cfg.data.mean, cfg.data.std, train, r.k, r.token);
+    ForwardTrace trace;  // one forward pass for the prototypes and the evidence
+    auto p = probe_image(model, image, label, cfg.data.mean, cfg.data.std, train, r.k, r.token, torch::kCPU, &trace);
     EvidenceOptions eo;
     eo.top = std::max(1, r.evidenceTop);
-    const auto ev = probe_evidence(model, image, label, cfg.data.mean, cfg.data.std, eo);
+    const auto ev = evidence_of(memory, trace, label, eo);
     out.evidence = convert(ev, cfg.model, train);
     out.evidenceImages = int(ev.images_with_mass);
     out.request = r;

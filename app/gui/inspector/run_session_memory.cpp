@@ -54,26 +54,32 @@ bool RunSession::computeMap(int block, int branch, int index) {
     if (!open_ || !info_.hasMemory) return false;
     return startWork(QStringLiteral("map"), [this, block, branch, index](SessionState& st) {
         const Branch br = branch == 0 ? Branch::Local : Branch::Global;
-        const auto map = memory_map(memory_of(st.run.model, "the memory map"), block, br);
         const auto& cfg = st.run.config;
-        static const data::Split none;
-        const data::Split& train = st.run.provenance_ok() ? st.run.dataset.train : none;
-        MapResult out;
-        out.block = block, out.branch = branch;
-        out.explained = QVector<double>(map.axes.explained.begin(), map.axes.explained.end());
-        const auto coords = map.coords.contiguous();
-        const double* c = coords.data_ptr<double>();
-        for (size_t i = 0; i < map.slots.size(); ++i) {
-            out.x << c[2 * i], out.y << c[2 * i + 1];
-            out.cls << int(map.labels[i]), out.source << int(map.sources[i]), out.slot << int(map.slots[i]);
-            out.step << int(map.steps[i]);
-            auto pixels = source_image(train, map.sources[i]);
-            if (pixels.defined() && br == Branch::Local) {
-                const auto b = token_box(cfg.model, map.rows[i], map.cols[i]);
-                pixels = pixels.slice(1, b.y, b.y + b.h).slice(2, b.x, b.x + b.w);
+        auto cached = st.maps.find({block, branch});
+        if (cached == st.maps.end()) {
+            auto map = memory_map(memory_of(st.run.model, "the memory map"), block, br);
+            static const data::Split none;
+            const data::Split& train = st.run.provenance_ok() ? st.run.dataset.train : none;
+            MapResult points;
+            points.block = block, points.branch = branch;
+            points.explained = QVector<double>(map.axes.explained.begin(), map.axes.explained.end());
+            const auto coords = map.coords.contiguous();
+            const double* c = coords.data_ptr<double>();
+            for (size_t i = 0; i < map.slots.size(); ++i) {
+                points.x << c[2 * i], points.y << c[2 * i + 1];
+                points.cls << int(map.labels[i]), points.source << int(map.sources[i]), points.slot << int(map.slots[i]);
+                points.step << int(map.steps[i]);
+                auto pixels = source_image(train, map.sources[i]);
+                if (pixels.defined() && br == Branch::Local) {
+                    const auto b = token_box(cfg.model, map.rows[i], map.cols[i]);
+                    pixels = pixels.slice(1, b.y, b.y + b.h).slice(2, b.x, b.x + b.w);
+                }
+                points.patch << (pixels.defined() ? tensor_to_image(pixels.contiguous()) : QImage());
             }
-            out.patch << (pixels.defined() ? tensor_to_image(pixels.contiguous()) : QImage());
+            cached = st.maps.emplace(std::make_pair(block, branch), std::make_pair(std::move(map), std::move(points))).first;
         }
+        const MemoryMap& map = cached->second.first;
+        MapResult out = cached->second.second;
         const auto& test = st.run.dataset.test;
         if (index >= 0 && index < test.size()) {
             const auto path = map_trajectory(st.run.model, map, test.images[index], cfg.data.mean, cfg.data.std).contiguous();

@@ -5,13 +5,17 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
+#include <utility>
 #include <vector>
 
 #include <QString>
 
 #include "app/experiment.h"
 #include "app/figures.h"
+#include "app/gui/inspector/session_types.h"
 #include "core/probes.h"
+#include "core/probes/memory_map.h"
 
 namespace vhmn::gui {
 
@@ -23,6 +27,9 @@ struct SessionState {
     app::FigureData cache;               ///< long thread only
     std::vector<SlotWeights> weights[2];  ///< long thread only: per branch, every block
     std::vector<HitRow> hits;
+    /// Maps drawn so far, per (block, branch): the banks do not change while a run is open, so a
+    /// new click only adds its trajectory (long thread only).
+    std::map<std::pair<int, int>, std::pair<MemoryMap, MapResult>> maps;
 };
 
 /// Progress (at most every 50 ms, and at the end) and cancel for a probe run by a session job.
