@@ -249,4 +249,13 @@ std::vector<std::string> save_probe(const OpenedRun& run, ProbeResult result) {
     return written;
 }
 
+std::vector<std::string> save_corruption_tables(const std::string& dir, const CorruptionsReport& report,
+                                                const std::string& stem) {
+    const auto grid = (fs::path(dir) / (stem + ".csv")).string();
+    const auto json = (fs::path(dir) / (stem + ".json")).string();
+    write_text_atomically(grid, corruptions_grid(report).to_csv());
+    write_text_atomically(json, robustbench_entry(report, fs::path(dir).filename().string()).dump(2) + "\n");
+    return {grid, json};
+}
+
 }  // namespace vhmn::app

@@ -8,6 +8,7 @@
 #include "core/data.h"
 #include "core/io/data_identity.h"
 #include "core/probes.h"
+#include "core/probes/cifar_c.h"
 #include "core/trainer.h"
 #include "datasets/augment.h"
 
@@ -100,6 +101,12 @@ std::string data_fingerprint_text(const OpenedRun& run);
 /// Write a probe result beside the run: <dir>/probe_<name>.csv, and /probes/<name> in run.h5
 /// (when this build has HDF5). Returns the paths written.
 std::vector<std::string> save_probe(const OpenedRun& run, ProbeResult result);
+
+/// Beside a corruptions result (save_probe's probe_<stem>.csv, one row per cell): <dir>/<stem>.csv
+/// in the 15 × 5 unaggregated layout and <dir>/<stem>.json shaped like a RobustBench entry.
+/// Returns the paths written.
+std::vector<std::string> save_corruption_tables(const std::string& dir, const CorruptionsReport& report,
+                                                const std::string& stem = "corruptions");
 
 /// Augmentation callback for the trainer.
 AugmentFn make_augment_fn(const data::AugmentConfig& cfg, int64_t classes);

@@ -253,6 +253,78 @@ private Q_SLOTS:
         }
     }
 
+    void corruptionsFromTheCommandLine() {
+#ifndef VHMN_WITH_OPENCV
+        QSKIP("this build has no OpenCV: corruptions cannot be generated");
+#else
+        QTemporaryDir dir;
+        const QString run = dir.filePath("run"), cdir = dir.filePath("c10c");
+        const QString trained = train_small(run);
+        QVERIFY2(trained.isEmpty(), qPrintable(trained));
+        const QStringList common{"probe", "corruptions", run, "--data", "builtin-small", "--limit", "30",
+                                 "--severities", "1,5", "--iterations", "0,1", "--json"};
+        // Generated: 3 corruptions × severities 1 and 5 × T 0 and 1 on 30 test images.
+        auto g = run_cli(common + QStringList{"--corruptions", "gaussian_noise,frost,contrast"});
+        QVERIFY2(g.code == 0, qPrintable(g.err));
+        const auto gj = nlohmann::json::parse(g.out.toStdString());
+        QCOMPARE(gj["rows"].size(), size_t(3 * 2 * 2));
+        for (const auto& row : gj["rows"])
+            QCOMPARE(row["in_mean"].get<int>(), row["corruption"].get<std::string>() == "frost" ? 0 : 1);
+        QCOMPARE(gj["params"]["released"].get<bool>(), false);
+        QCOMPARE(gj["params"]["summaries"][1]["reference_cells"].get<int>(), 4);  // frost is ours
+        const auto grid = QString::fromStdString(read_file(run + "/corruptions.csv")).trimmed().split('\n');
+        QCOMPARE(grid.size(), 1 + 3 * 2);
+        QCOMPARE(grid[0], QStringLiteral("corruption,family,iterations,s1,s2,s3,s4,s5,mean"));
+        const auto rb = nlohmann::json::parse(read_file(run + "/corruptions.json"));
+        QVERIFY(rb.contains("clean_acc") && rb.contains("corruptions_acc_generated") && !rb.contains("corruptions_acc"));
+        QVERIFY(rb["by_iterations"].contains("1"));
+        QCOMPARE(rb["unaggregated"]["contrast"].size(), size_t(2));
+        if (run_record_available())
+            QCOMPARE(read_probe_record((run + "/run.h5").toStdString(), "corruptions").table.rows(), size_t(12));
+
+        // The same images exported in the released layout and scored from there: the same cells.
+        auto e = run_cli({"data", "export-c", "builtin-small", "--out", cdir, "--limit", "30", "--corruptions",
+                          "gaussian_noise,frost,contrast"});
+        QVERIFY2(e.code == 0, qPrintable(e.err));
+        QVERIFY(QFile::exists(cdir + "/labels.npy") && QFile::exists(cdir + "/frost.npy"));
+        auto r = run_cli(common + QStringList{"--c-dir", cdir});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        const auto rj = nlohmann::json::parse(r.out.toStdString());
+        QCOMPARE(rj["rows"].size(), gj["rows"].size());
+        for (size_t i = 0; i < gj["rows"].size(); ++i) {
+            QCOMPARE(rj["rows"][i]["corruption"], gj["rows"][i]["corruption"]);
+            QCOMPARE(rj["rows"][i]["top1"].get<double>(), gj["rows"][i]["top1"].get<double>());
+        }
+        QCOMPARE(rj["params"]["released"].get<bool>(), true);
+        QCOMPARE(rj["params"]["summaries"][1]["reference_cells"].get<int>(), 6);
+        QVERIFY(nlohmann::json::parse(read_file(run + "/corruptions.json")).contains("corruptions_acc"));
+
+        // Against itself as the baseline (at the model's T): every CE is 1.
+        auto b = run_cli({"probe", "corruptions", run, "--data", "builtin-small", "--limit", "30", "--severities", "5",
+                          "--corruptions", "gaussian_noise,contrast", "--baseline", run, "--json"});
+        QVERIFY2(b.code == 0, qPrintable(b.err));
+        const auto bs = nlohmann::json::parse(b.out.toStdString())["params"]["summaries"][0];
+        if (bs["mce"].is_number()) QVERIFY(std::abs(bs["mce"].get<double>() - 100.0) < 1e-9);
+
+        // Bad requests: one error line naming the problem, exit code 2.
+        {
+            QFile f(cdir + "/contrast.npy");
+            QVERIFY(f.open(QIODevice::ReadWrite));
+            QVERIFY(f.resize(f.size() - 100));
+        }
+        const std::vector<std::pair<QStringList, QString>> bad = {
+            {{"--c-dir", dir.filePath("nothing")}, "nothing"},
+            {{"--c-dir", cdir}, "contrast.npy"},
+            {{"--severities", "0-7"}, "--severities"},
+            {{"--corruptions", "fire"}, "fire"},
+        };
+        for (const auto& [args, word] : bad) {
+            auto x = run_cli(QStringList{"probe", "corruptions", run, "--data", "builtin-small"} + args);
+            QVERIFY2(x.code == 2 && x.err.count('\n') == 1 && x.err.contains(word), qPrintable(args.join(' ') + " -> " + x.err));
+        }
+#endif
+    }
+
     void sweepFromTheCommandLine() {
         QTemporaryDir dir;
         const QString file = dir.filePath("s.json");

@@ -120,10 +120,11 @@ void add_locate(CLI::App* data) {
 }  // namespace
 
 void add_data(CLI::App& app) {
-    auto* data = app.add_subcommand("data", "Datasets: identity of what a run was trained on");
+    auto* data = app.add_subcommand("data", "Datasets: identity of what a run was trained on; CIFAR-10-C export");
     data->require_subcommand(1);
     add_fingerprint(data);
     add_locate(data);
+    add_corruptions(nullptr, data);
 }
 
 }  // namespace vhmn::cli

@@ -180,6 +180,7 @@ void add_probe(CLI::App& app) {
     add_robustness(probe);
     add_stability(probe);
     add_memory_probes(probe);
+    add_corruptions(probe, nullptr);
 }
 
 void add_bench_probe(CLI::App& app) {

@@ -17,5 +17,7 @@ void add_bench_probe(CLI::App& app);
 void add_sweep(CLI::App& app);
 void add_figure_pack(CLI::App& app);
 void add_data(CLI::App& app);
+/// `probe corruptions` under `vhmn probe`, `export-c` under `vhmn data` (cmd_corruptions.cpp); either may be null.
+void add_corruptions(CLI::App* probe, CLI::App* data);
 
 }  // namespace vhmn::cli

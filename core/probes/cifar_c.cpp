@@ -1,0 +1,322 @@
+#include "core/probes/cifar_c.h"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include "core/error.h"
+#include "core/probes/common.h"
+
+namespace vhmn {
+
+using namespace probe_detail;
+
+const std::vector<CCorruption>& c_corruptions() {
+    static const std::vector<CCorruption> all = {
+        {"gaussian_noise", "Gaussian noise", "noise", true, true, ""},
+        {"shot_noise", "Shot noise", "noise", true, true, ""},
+        {"impulse_noise", "Impulse noise", "noise", true, true, ""},
+        {"defocus_blur", "Defocus blur", "blur", true, true, ""},
+        {"glass_blur", "Glass blur", "blur", true, false,
+         "severity 4 blurs with sigma .25 (severity 3: .4) but shuffles pixels twice"},
+        {"motion_blur", "Motion blur", "blur", true, true, ""},
+        {"zoom_blur", "Zoom blur", "blur", true, true, ""},
+        {"snow", "Snow", "weather", true, true, ""},
+        {"frost", "Frost", "weather", true, false,
+         "severities 4-5 lower the image weight (.9 -> .85 -> .75) with little more frost (.4, .4, .45): the "
+         "darkening partly cancels the added frost, so the image can move less"},
+        {"fog", "Fog", "weather", true, true, ""},
+        {"brightness", "Brightness", "weather", true, true, ""},
+        {"contrast", "Contrast", "digital", true, true, ""},
+        {"elastic_transform", "Elastic", "digital", true, false,
+         "severity 1 is the largest random affine (8% of the image) with no elastic field; later ones trade "
+         "affine for elastic displacement"},
+        {"pixelate", "Pixelate", "digital", true, true, ""},
+        {"jpeg_compression", "JPEG", "digital", true, true, ""},
+        {"speckle_noise", "Speckle noise", "extra", false, true, ""},
+        {"gaussian_blur", "Gaussian blur", "extra", false, true, ""},
+        {"spatter", "Spatter", "extra", false, false,
+         "severities 1-3 splash water, 4-5 mud: a different kind of damage"},
+        {"saturate", "Saturate", "extra", false, false,
+         "severities 1-2 desaturate (x.3, x.1), 3-5 oversaturate (x1.5, x2, x2.5)"},
+    };
+    return all;
+}
+
+int64_t c_corruption_index(const std::string& name) {
+    const auto& all = c_corruptions();
+    for (size_t i = 0; i < all.size(); ++i)
+        if (all[i].name == name) return int64_t(i);
+    std::string known;
+    for (const auto& c : all) known += (known.empty() ? "" : ", ") + c.name;
+    throw ConfigError("unknown corruption '" + name + "' (known: " + known + ")");
+}
+
+const CCorruption& c_corruption(const std::string& name) { return c_corruptions()[size_t(c_corruption_index(name))]; }
+
+const std::vector<std::string>& c_families() {
+    static const std::vector<std::string> f{"noise", "blur", "weather", "digital", "extra"};
+    return f;
+}
+
+// ---- the probe ------------------------------------------------------------------------------------
+namespace {
+
+int64_t count_correct(Model& model, const torch::Tensor& tokens, const torch::Tensor& labels, int64_t t) {
+    if (model->has_memory()) model->set_iterations(t);
+    return model->forward_embedded(tokens).argmax(1).eq(labels).sum().item<int64_t>();
+}
+
+std::vector<std::string> chosen_corruptions(const CorruptionSource& source, const CorruptionsOptions& opts) {
+    const auto have = source.corruptions();
+    if (opts.corruptions.empty()) return have;
+    std::vector<std::string> out;
+    for (const auto& name : opts.corruptions) {
+        c_corruption(name);  // a name the suite knows
+        if (std::find(have.begin(), have.end(), name) == have.end())
+            throw ConfigError("corruption '" + name + "' is not in " + source.description());
+        out.push_back(name);
+    }
+    return out;
+}
+
+}  // namespace
+
+CorruptionsReport probe_corruptions(ProbeInput& in, CorruptionSource& source, const CorruptionsOptions& opts,
+                                    const ProbeControl& control) {
+    check_input(in);
+    if (opts.severities.empty()) throw ConfigError("--severities needs at least one severity");
+    for (int s : opts.severities)
+        if (s < 1 || s > 5) throw ConfigError("severity " + std::to_string(s) + " is outside 1-5");
+    CorruptionsReport r;
+    r.iterations = opts.iterations.empty() ? std::vector<int64_t>{in.model->has_memory() ? in.model->iterations() : 0}
+                                           : opts.iterations;
+    if (in.model->has_memory()) validate_iterations(r.iterations);
+    else r.iterations = {0};
+    const auto names = chosen_corruptions(source, opts);
+    if (source.size() < 1) throw ConfigError(source.description() + " has no images");
+    r.released = source.released();
+    r.source = source.params();
+    for (const auto& n : names)
+        if (source.ours(n)) r.ours.push_back(n);
+
+    c10::InferenceMode inference;
+    ProbeScope scope(in.model);
+    std::unique_ptr<ProbeScope> base_scope;
+    Model base = opts.baseline;
+    if (base) base_scope = std::make_unique<ProbeScope>(base);
+    const size_t nt = r.iterations.size();
+    const double total = double(names.size() * opts.severities.size() * size_t(source.size()) + size_t(in.test.size()));
+    double done = 0;
+
+    // Clean accuracy on the run's test split.
+    std::vector<int64_t> clean(nt, 0);
+    int64_t clean_base = 0;
+    for_batches(in, {}, "clean", [&](int64_t s, int64_t e, const torch::Tensor& x, const torch::Tensor& y) {
+        if (control.cancel && control.cancel->load()) throw ProbeCancelled();
+        auto labels = y.to(in.device);
+        auto xn = normalized(in, x);
+        auto tokens = in.model->embed(xn);
+        for (size_t t = 0; t < nt; ++t) clean[t] += count_correct(in.model, tokens, labels, r.iterations[t]);
+        if (base) clean_base += count_correct(base, base->embed(xn), labels, base->iterations());
+        done += double(e - s);
+        if (control.progress) control.progress(done / total, "clean");
+    });
+    r.clean_count = in.test.size();
+    for (size_t t = 0; t < nt; ++t) r.clean_top1[r.iterations[t]] = 100.0 * double(clean[t]) / double(r.clean_count);
+    if (base) r.baseline_clean_top1 = 100.0 * double(clean_base) / double(r.clean_count);
+
+    const auto labels_all = source.labels();
+    const int64_t n = source.size();
+    for (const auto& name : names) {
+        for (int sev : opts.severities) {
+            std::vector<int64_t> correct(nt, 0);
+            int64_t correct_base = 0;
+            for (int64_t b = 0; b < n; b += in.batch) {
+                if (control.cancel && control.cancel->load()) throw ProbeCancelled();
+                const int64_t count = std::min(in.batch, n - b);
+                auto x = source.images(name, sev, b, count).to(torch::kFloat).div_(255.0);
+                auto labels = labels_all.slice(0, b, b + count).to(in.device);
+                auto xn = normalized(in, x);
+                auto tokens = in.model->embed(xn);  // the embedding does not depend on T
+                for (size_t t = 0; t < nt; ++t) correct[t] += count_correct(in.model, tokens, labels, r.iterations[t]);
+                if (base) correct_base += count_correct(base, base->embed(xn), labels, base->iterations());
+                done += double(count);
+                if (control.progress) control.progress(done / total, name + " " + std::to_string(sev));
+            }
+            for (size_t t = 0; t < nt; ++t) {
+                CCell c;
+                c.corruption = name, c.severity = sev, c.iterations = r.iterations[t], c.count = n;
+                c.top1 = 100.0 * double(correct[t]) / double(n);
+                c.baseline_top1 = base ? 100.0 * double(correct_base) / double(n) : -1.0;
+                r.cells.push_back(c);
+            }
+        }
+    }
+    return r;
+}
+
+// ---- aggregates -----------------------------------------------------------------------------------
+bool counts_in_mean(const CorruptionsReport& r, const std::string& corruption) {
+    return c_corruption(corruption).reference &&
+           std::find(r.ours.begin(), r.ours.end(), corruption) == r.ours.end();
+}
+
+CorruptionsSummary summarize(const CorruptionsReport& r, int64_t t) {
+    CorruptionsSummary s;
+    s.iterations = t;
+    auto clean = r.clean_top1.find(t);
+    if (clean == r.clean_top1.end()) throw ConfigError("no corruption results at T = " + std::to_string(t));
+    s.clean = clean->second;
+    std::map<std::string, std::pair<double, int>> corr, fam;
+    std::map<std::string, std::pair<double, double>> ce;  // Σ err, Σ err_baseline
+    std::map<std::string, std::pair<double, double>> rce;  // Σ (err − clean err), same for the baseline
+    double sum = 0;
+    const bool base = r.baseline_clean_top1 >= 0;
+    for (const auto& c : r.cells) {
+        if (c.iterations != t) continue;
+        auto& a = corr[c.corruption];
+        a.first += c.top1, a.second += 1;
+        if (!counts_in_mean(r, c.corruption)) continue;
+        sum += c.top1, ++s.reference_cells;
+        auto& f = fam[c_corruption(c.corruption).family];
+        f.first += c.top1, f.second += 1;
+        if (base) {
+            const double err = 100.0 - c.top1, berr = 100.0 - c.baseline_top1;
+            ce[c.corruption].first += err, ce[c.corruption].second += berr;
+            rce[c.corruption].first += err - (100.0 - s.clean);
+            rce[c.corruption].second += berr - (100.0 - r.baseline_clean_top1);
+        }
+    }
+    for (const auto& [k, v] : corr) s.by_corruption[k] = v.first / v.second;
+    for (const auto& [k, v] : fam) s.by_family[k] = v.first / v.second;
+    if (s.reference_cells == 0) throw ConfigError("no reference corruption was evaluated at T = " + std::to_string(t));
+    s.mean = sum / double(s.reference_cells);
+    if (base && !ce.empty()) {
+        double m = 0, rm = 0;
+        for (const auto& [k, v] : ce) m += v.second > 0 ? v.first / v.second : std::nan("");
+        for (const auto& [k, v] : rce) rm += v.second != 0 ? v.first / v.second : std::nan("");
+        s.mce = 100.0 * m / double(ce.size());
+        s.relative_mce = 100.0 * rm / double(rce.size());
+    }
+    return s;
+}
+
+ProbeResult corruptions_result(const CorruptionsReport& r) {
+    ProbeResult out;
+    out.name = "corruptions";
+    out.table = Table({"corruption", "family", "severity", "iterations", "top1", "baseline_top1", "count", "in_mean"});
+    for (const auto& c : r.cells)
+        out.table.add_row({c.corruption, c_corruption(c.corruption).family, int64_t(c.severity), c.iterations, c.top1,
+                           c.baseline_top1, c.count, int64_t(counts_in_mean(r, c.corruption) ? 1 : 0)});
+    auto& p = out.params;
+    p["source"] = r.source;
+    p["label"] = r.released ? "CIFAR-10-C (released files)"
+                            : "generated with the CIFAR-10-C parameters (not the released CIFAR-10-C)";
+    p["released"] = r.released;
+    p["ours"] = r.ours;
+    p["clean_count"] = r.clean_count;
+    p["baseline_clean_top1"] = r.baseline_clean_top1;
+    nlohmann::json clean = nlohmann::json::object(), summaries = nlohmann::json::array();
+    for (const auto& [t, v] : r.clean_top1) clean[std::to_string(t)] = v;
+    p["clean_top1"] = clean;
+    p["iterations"] = r.iterations;
+    for (int64_t t : r.iterations) {
+        const auto s = summarize(r, t);
+        summaries.push_back({{"iterations", t},
+                             {"clean", s.clean},
+                             {"mean", s.mean},
+                             {"reference_cells", s.reference_cells},
+                             {"by_family", s.by_family},
+                             {"by_corruption", s.by_corruption},
+                             {"mce", s.mce},
+                             {"relative_mce", s.relative_mce}});
+    }
+    p["summaries"] = summaries;
+    return out;
+}
+
+CorruptionsReport corruptions_from_result(const Table& table, const nlohmann::json& params) {
+    CorruptionsReport r;
+    try {
+        r.released = params.at("released").get<bool>();
+        r.source = params.at("source");
+        r.ours = params.at("ours").get<std::vector<std::string>>();
+        r.clean_count = params.at("clean_count").get<int64_t>();
+        r.baseline_clean_top1 = params.at("baseline_clean_top1").get<double>();
+        r.iterations = params.at("iterations").get<std::vector<int64_t>>();
+        for (const auto& [k, v] : params.at("clean_top1").items()) r.clean_top1[std::stoll(k)] = v.get<double>();
+    } catch (const nlohmann::json::exception& e) {
+        throw ConfigError(std::string("stored corruptions result: bad params (") + e.what() + ")");
+    }
+    const auto names = table.texts("corruption");
+    const auto sev = table.numbers("severity"), its = table.numbers("iterations"), top1 = table.numbers("top1"),
+               base = table.numbers("baseline_top1"), count = table.numbers("count");
+    for (size_t i = 0; i < names.size(); ++i)
+        r.cells.push_back({names[i], int(sev[i]), int64_t(its[i]), top1[i], base[i], int64_t(count[i])});
+    return r;
+}
+
+Table corruptions_grid(const CorruptionsReport& r) {
+    Table g({"corruption", "family", "iterations", "s1", "s2", "s3", "s4", "s5", "mean"});
+    std::vector<std::string> order;
+    for (const auto& c : c_corruptions())
+        for (const auto& cell : r.cells)
+            if (cell.corruption == c.name) {
+                order.push_back(c.name);
+                break;
+            }
+    for (int64_t t : r.iterations)
+        for (const auto& name : order) {
+            std::vector<Cell> row{name, c_corruption(name).family, t};
+            double sum = 0;
+            int n = 0;
+            for (int s = 1; s <= 5; ++s) {
+                double v = std::nan("");
+                for (const auto& cell : r.cells)
+                    if (cell.corruption == name && cell.severity == s && cell.iterations == t) v = cell.top1;
+                if (!std::isnan(v)) sum += v, ++n;
+                row.push_back(v);
+            }
+            row.push_back(n ? sum / n : std::nan(""));
+            g.add_row(row);
+        }
+    return g;
+}
+
+nlohmann::json robustbench_entry(const CorruptionsReport& r, const std::string& model_name) {
+    auto entry = [&](int64_t t) {
+        const auto s = summarize(r, t);
+        nlohmann::json j;
+        j["name"] = model_name;
+        j["dataset"] = "cifar10";
+        j["threat_model"] = "corruptions";
+        j["corruptions_source"] = r.released ? "CIFAR-10-C (released files)"
+                                             : "generated with the CIFAR-10-C parameters (not the released files)";
+        j["iterations"] = t;
+        j["clean_acc"] = s.clean;
+        // Only a mean over the released files is "CIFAR-10-C accuracy"; a generated one says so in its key.
+        j[r.released ? "corruptions_acc" : "corruptions_acc_generated"] = s.mean;
+        j["corruptions_acc_cells"] = s.reference_cells;
+        nlohmann::json per = nlohmann::json::object();
+        for (const auto& c : r.cells) {
+            if (c.iterations != t) continue;
+            per[c.corruption][std::to_string(c.severity)] = c.top1;
+        }
+        j["unaggregated"] = per;
+        j["by_corruption"] = s.by_corruption;
+        j["by_family"] = s.by_family;
+        if (s.mce >= 0) j["mCE"] = s.mce, j["relative_mCE"] = s.relative_mce;
+        if (!r.ours.empty()) j["not_reference"] = r.ours;  // ours (procedural frost), outside every mean
+        return j;
+    };
+    auto j = entry(r.iterations.front());
+    if (r.iterations.size() > 1) {
+        nlohmann::json by = nlohmann::json::object();
+        for (int64_t t : r.iterations) by[std::to_string(t)] = entry(t);
+        j["by_iterations"] = by;
+    }
+    return j;
+}
+
+}  // namespace vhmn

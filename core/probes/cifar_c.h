@@ -1,0 +1,120 @@
+#pragma once
+// The CIFAR-10-C corruption suite (Hendrycks & Dietterich, ICLR 2019) as a probe: top-1 accuracy
+// per corruption × severity × inference-time T, the mean over the reference cells, per-family
+// means and the (relative) mCE against a baseline run.
+//
+// Where the corrupted images come from is a CorruptionSource: the released `<corruption>.npy`
+// files (datasets/npy.h) or our own generator (datasets/corruptions/), which apply the reference
+// generator's parameters to the run's test split. Only numbers from released files are labelled
+// "CIFAR-10-C"; generated ones are "generated (comparable in distribution, not the release)", and
+// frost — whose texture photographs we cannot ship, so its texture is drawn procedurally — is never
+// part of a generated mean.
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "core/probes.h"
+
+namespace vhmn {
+
+/// One corruption of the suite.
+struct CCorruption {
+    std::string name;     ///< file stem of the release, e.g. "gaussian_noise", "jpeg_compression"
+    std::string display;  ///< e.g. "Gaussian noise"
+    std::string family;   ///< "noise", "blur", "weather", "digital" (the 15) or "extra" (the 4 extras)
+    bool reference = true;    ///< one of the 15 whose mean is the CIFAR-10-C number
+    bool monotone = true;     ///< the reference parameters grow harsher with every severity
+                              ///< (mean PSNR non-increasing); false: see `non_monotone_reason`
+    std::string non_monotone_reason;
+};
+
+/// The 15 reference corruptions in the release's order, then the 4 extras (speckle_noise,
+/// gaussian_blur, spatter, saturate).
+const std::vector<CCorruption>& c_corruptions();
+/// ConfigError naming the known ones for an unknown name.
+const CCorruption& c_corruption(const std::string& name);
+/// Index of a corruption in c_corruptions() (ConfigError if unknown).
+int64_t c_corruption_index(const std::string& name);
+/// "noise", "blur", "weather", "digital", "extra".
+const std::vector<std::string>& c_families();
+
+/// Where corrupted test images come from.
+class CorruptionSource {
+public:
+    virtual ~CorruptionSource() = default;
+    virtual bool released() const = 0;             ///< true: the released .npy files
+    virtual std::string description() const = 0;   ///< one line for outputs (folder or generator + seed)
+    virtual std::vector<std::string> corruptions() const = 0;  ///< those available, catalogue order
+    virtual int64_t size() const = 0;              ///< images per severity
+    virtual torch::Tensor labels() const = 0;      ///< int64 [size]
+    /// uint8 [count, C, H, W]: images [begin, begin + count) of one cell.
+    virtual torch::Tensor images(const std::string& corruption, int severity, int64_t begin, int64_t count) = 0;
+    /// Is a corruption's result "ours, not the reference's" in this source (a generated frost)?
+    virtual bool ours(const std::string& corruption) const = 0;
+    /// JSON describing the source (kind, folder or seed, images per severity), stored with results.
+    virtual nlohmann::json params() const = 0;
+};
+
+struct CorruptionsOptions {
+    std::vector<std::string> corruptions;  ///< empty: all the source has
+    std::vector<int> severities{1, 2, 3, 4, 5};
+    std::vector<int64_t> iterations;        ///< empty: the model's T (a model without memory: T = 0)
+    Model baseline{nullptr};                ///< evaluated on the same images, for the mCE
+};
+
+struct CCell {
+    std::string corruption;
+    int severity = 0;
+    int64_t iterations = 0;
+    double top1 = 0;           ///< percent
+    double baseline_top1 = -1;  ///< percent (−1: no baseline)
+    int64_t count = 0;
+};
+
+struct CorruptionsReport {
+    std::vector<CCell> cells;
+    std::vector<int64_t> iterations;
+    std::map<int64_t, double> clean_top1;  ///< by T, on the run's test split (`in.test`)
+    double baseline_clean_top1 = -1;
+    int64_t clean_count = 0;
+    bool released = false;
+    nlohmann::json source;                  ///< CorruptionSource::params()
+    std::vector<std::string> ours;          ///< corruptions whose images are ours (frost when generated)
+};
+
+/// Evaluate every (corruption, severity) cell of `source` at each T; clean accuracy on `in.test`.
+/// Each corrupted batch is made once and embedded once for all T (and the baseline).
+CorruptionsReport probe_corruptions(ProbeInput& in, CorruptionSource& source, const CorruptionsOptions& opts,
+                                    const ProbeControl& control = {});
+
+/// Aggregates of one T.
+struct CorruptionsSummary {
+    int64_t iterations = 0;
+    double clean = 0;
+    double mean = 0;               ///< mean top-1 over the reference cells (75 released, 70 generated)
+    int64_t reference_cells = 0;
+    std::map<std::string, double> by_corruption;  ///< mean over severities
+    std::map<std::string, double> by_family;      ///< mean over the family's reference cells
+    double mce = -1, relative_mce = -1;           ///< percent; −1 without a baseline
+};
+/// ConfigError when no cell has that T.
+CorruptionsSummary summarize(const CorruptionsReport& r, int64_t iterations);
+/// Is a cell counted in the mean: a reference corruption whose images are not ours.
+bool counts_in_mean(const CorruptionsReport& r, const std::string& corruption);
+
+/// Table: one row per cell (corruption, family, severity, iterations, top1, baseline_top1, count,
+/// in_mean); params: the source, the clean accuracy and every summary.
+ProbeResult corruptions_result(const CorruptionsReport& r);
+/// The stored result back (run.h5 /probes/corruptions or the CSV's table + params).
+CorruptionsReport corruptions_from_result(const Table& table, const nlohmann::json& params);
+/// The 15×5 unaggregated layout: one row per corruption and T, one column per severity.
+Table corruptions_grid(const CorruptionsReport& r);
+/// A JSON entry shaped like RobustBench's: `clean_acc`, `corruptions_acc`, per-corruption numbers,
+/// for the first T (others under "by_iterations").
+nlohmann::json robustbench_entry(const CorruptionsReport& r, const std::string& model_name);
+
+}  // namespace vhmn
