@@ -274,7 +274,7 @@ private Q_SLOTS:
         QCOMPARE(gj["params"]["summaries"][1]["reference_cells"].get<int>(), 4);  // frost is ours
         const auto grid = QString::fromStdString(read_file(run + "/corruptions.csv")).trimmed().split('\n');
         QCOMPARE(grid.size(), 1 + 3 * 2);
-        QCOMPARE(grid[0], QStringLiteral("corruption,family,iterations,s1,s2,s3,s4,s5,mean"));
+        QCOMPARE(grid[0], QStringLiteral("corruption,family,iterations,s1,s2,s3,s4,s5,mean,note"));
         const auto rb = nlohmann::json::parse(read_file(run + "/corruptions.json"));
         QVERIFY(rb.contains("clean_acc") && rb.contains("corruptions_acc_generated") && !rb.contains("corruptions_acc"));
         QVERIFY(rb["by_iterations"].contains("1"));

@@ -246,7 +246,11 @@ private Q_SLOTS:
         QCOMPARE(back.ours, r.ours);
         const auto grid = corruptions_grid(r);
         QCOMPARE(grid.rows(), size_t(4));
-        QCOMPARE(grid.columns().size(), size_t(9));
+        QCOMPARE(grid.columns().size(), size_t(10));
+        // Rows in the suite's order: gaussian_noise, frost, contrast, saturate.
+        QVERIFY(grid.texts("note")[1].find("ours") == 0);
+        QVERIFY(grid.texts("note")[3].find("extra") == 0);
+        QVERIFY(grid.texts("note")[0].empty() && grid.texts("note")[2].empty());
         QCOMPARE(grid.numbers("s2")[0], 40.0);
         QVERIFY(std::isnan(grid.numbers("s5")[0]));
         const auto j = robustbench_entry(r, "run");

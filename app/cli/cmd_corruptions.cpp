@@ -165,12 +165,16 @@ void add_export_c(CLI::App* data) {
         if (names.empty())
             for (const auto& c : c_corruptions())
                 if (c.reference || o->extras) names.push_back(c.name);
-        data::export_released(source, o->out, names, [](int64_t done, int64_t total) {
-            if (done % 5 == 0) std::fprintf(stderr, "export-c: %lld/%lld corruptions\n", (long long)(done / 5), (long long)(total / 5));
+        double generating = 0;
+        size_t done = 0;
+        const size_t total = names.size();
+        data::export_released(source, o->out, names, [&](const std::string& name, double seconds) {
+            generating += seconds;
+            std::fprintf(stderr, "export-c: %zu/%zu %s: 5 severities generated in %.1f s\n", ++done, total, name.c_str(), seconds);
         });
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        std::printf("wrote %zu corruptions x 5 severities x %lld images and labels.npy to %s in %.1f s%s\n", names.size(),
-                    (long long)source.size(), o->out.c_str(), seconds,
+        std::printf("wrote %zu corruptions x 5 severities x %lld images and labels.npy to %s in %.1f s (generating %.1f s)%s\n",
+                    names.size(), (long long)source.size(), o->out.c_str(), seconds, generating,
                     std::find(names.begin(), names.end(), "frost") != names.end()
                         ? " (frost.npy uses our procedural texture: not the reference's)" : "");
     });

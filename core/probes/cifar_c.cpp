@@ -202,13 +202,21 @@ CorruptionsSummary summarize(const CorruptionsReport& r, int64_t t) {
     return s;
 }
 
+std::string corruption_note(const CorruptionsReport& r, const std::string& corruption) {
+    if (std::find(r.ours.begin(), r.ours.end(), corruption) != r.ours.end())
+        return "ours, not the reference's (procedural texture): in no mean";
+    if (!c_corruption(corruption).reference) return "extra: in no mean";
+    return "";
+}
+
 ProbeResult corruptions_result(const CorruptionsReport& r) {
     ProbeResult out;
     out.name = "corruptions";
-    out.table = Table({"corruption", "family", "severity", "iterations", "top1", "baseline_top1", "count", "in_mean"});
+    out.table = Table({"corruption", "family", "severity", "iterations", "top1", "baseline_top1", "count", "in_mean", "note"});
     for (const auto& c : r.cells)
         out.table.add_row({c.corruption, c_corruption(c.corruption).family, int64_t(c.severity), c.iterations, c.top1,
-                           c.baseline_top1, c.count, int64_t(counts_in_mean(r, c.corruption) ? 1 : 0)});
+                           c.baseline_top1, c.count, int64_t(counts_in_mean(r, c.corruption) ? 1 : 0),
+                           corruption_note(r, c.corruption)});
     auto& p = out.params;
     p["source"] = r.source;
     p["label"] = r.released ? "CIFAR-10-C (released files)"
@@ -258,7 +266,7 @@ CorruptionsReport corruptions_from_result(const Table& table, const nlohmann::js
 }
 
 Table corruptions_grid(const CorruptionsReport& r) {
-    Table g({"corruption", "family", "iterations", "s1", "s2", "s3", "s4", "s5", "mean"});
+    Table g({"corruption", "family", "iterations", "s1", "s2", "s3", "s4", "s5", "mean", "note"});
     std::vector<std::string> order;
     for (const auto& c : c_corruptions())
         for (const auto& cell : r.cells)
@@ -279,6 +287,7 @@ Table corruptions_grid(const CorruptionsReport& r) {
                 row.push_back(v);
             }
             row.push_back(n ? sum / n : std::nan(""));
+            row.push_back(corruption_note(r, name));
             g.add_row(row);
         }
     return g;

@@ -105,13 +105,16 @@ struct CorruptionsSummary {
 CorruptionsSummary summarize(const CorruptionsReport& r, int64_t iterations);
 /// Is a cell counted in the mean: a reference corruption whose images are not ours.
 bool counts_in_mean(const CorruptionsReport& r, const std::string& corruption);
+/// Why a corruption is in no mean ("ours, not the reference's …", "extra …"), empty otherwise.
+std::string corruption_note(const CorruptionsReport& r, const std::string& corruption);
 
 /// Table: one row per cell (corruption, family, severity, iterations, top1, baseline_top1, count,
-/// in_mean); params: the source, the clean accuracy and every summary.
+/// in_mean, note); params: the source, the clean accuracy and every summary.
 ProbeResult corruptions_result(const CorruptionsReport& r);
 /// The stored result back (run.h5 /probes/corruptions or the CSV's table + params).
 CorruptionsReport corruptions_from_result(const Table& table, const nlohmann::json& params);
-/// The 15×5 unaggregated layout: one row per corruption and T, one column per severity.
+/// The 15×5 unaggregated layout: one row per corruption and T, one column per severity (s1…s5),
+/// their mean and the note (frost generated: ours).
 Table corruptions_grid(const CorruptionsReport& r);
 /// A JSON entry shaped like RobustBench's: `clean_acc`, `corruptions_acc`, per-corruption numbers,
 /// for the first T (others under "by_iterations").

@@ -1,6 +1,7 @@
 #include "datasets/corruptions/cifar_c.h"
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 
 #include <ATen/Parallel.h>
@@ -137,16 +138,14 @@ nlohmann::json GeneratedCorruptions::params() const {
 }
 
 void export_released(GeneratedCorruptions& source, const std::string& dir, const std::vector<std::string>& corruptions,
-                     const std::function<void(int64_t, int64_t)>& progress) {
+                     const std::function<void(const std::string&, double)>& progress) {
     fs::create_directories(dir);
-    const int64_t n = source.size(), total = int64_t(corruptions.size()) * 5;
-    int64_t done = 0;
+    const int64_t n = source.size();
     for (const auto& name : corruptions) {
         std::vector<torch::Tensor> blocks;
-        for (int s = 1; s <= 5; ++s) {
-            blocks.push_back(source.images(name, s, 0, n).permute({0, 2, 3, 1}).contiguous());  // NHWC
-            if (progress) progress(++done, total);
-        }
+        const auto t0 = std::chrono::steady_clock::now();
+        for (int s = 1; s <= 5; ++s) blocks.push_back(source.images(name, s, 0, n).permute({0, 2, 3, 1}).contiguous());  // NHWC
+        if (progress) progress(name, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
         write_released(dir, name, blocks);
     }
     write_released_labels(dir, source.labels());

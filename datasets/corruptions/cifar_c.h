@@ -67,8 +67,8 @@ private:
 };
 
 /// Write a generated suite in the released layout (one .npy per corruption, labels.npy).
-/// `progress(done, total)` after each (corruption, severity).
+/// `progress(corruption, seconds)` after each corruption: the time its five severities took to generate.
 void export_released(GeneratedCorruptions& source, const std::string& dir, const std::vector<std::string>& corruptions,
-                     const std::function<void(int64_t, int64_t)>& progress = {});
+                     const std::function<void(const std::string&, double)>& progress = {});
 
 }  // namespace vhmn::data
