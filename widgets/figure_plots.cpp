@@ -88,6 +88,12 @@ QColor categoryColor(int i) {
     return c[((i % 10) + 10) % 10];
 }
 
+QColor iterationColor(int t) {
+    static const QColor c[] = {QColor(127, 127, 127), QColor(31, 119, 180), QColor(44, 160, 44), QColor(214, 39, 40),
+                               QColor(148, 103, 189), QColor(255, 127, 14)};
+    return c[std::clamp(t, 0, 5)];
+}
+
 // ---- Heatmap ------------------------------------------------------------------------------------
 Heatmap::Heatmap(QWidget* parent) : QWidget(parent) { plot_ = makePlot(this); }
 
@@ -139,6 +145,25 @@ void Heatmap::setData(HeatmapData data) {
     applySegments(plot_, x, y, data_.columnGroups, data_.cols, false);
     x->grid()->setVisible(false);
     y->grid()->setVisible(false);
+    if (data_.valueDecimals >= 0) {
+        // Values in the cells, light text on the dark end of the scale and dark text on the light end.
+        const QCPRange range = map->dataRange();
+        for (int r = 0; r < data_.rows; ++r)
+            for (int c = 0; c < data_.cols; ++c) {
+                const double v = data_.values[r * data_.cols + c];
+                auto* text = new QCPItemText(plot_);
+                text->setClipAxisRect(rect);
+                text->position->setAxes(x, y);
+                text->position->setCoords(c, r);
+                text->setText(std::isfinite(v) ? QString::number(v, 'f', data_.valueDecimals) : QStringLiteral("–"));
+                const double f = range.size() > 0 ? (v - range.lower) / range.size() : 0.5;
+                const bool dark = data_.diverging ? std::abs(f - 0.5) > 0.3 : f < 0.6;
+                text->setColor(std::isfinite(v) && dark ? Qt::white : Qt::black);
+                QFont font = plot_->font();
+                font.setPointSizeF(font.pointSizeF() * 0.85);
+                text->setFont(font);
+            }
+    }
     plot_->replot();
 }
 
@@ -181,7 +206,27 @@ void BarPlot::setData(BarData data) {
         bars->setPen(n > 60 ? QPen(Qt::NoPen) : QPen(c.darker(130)));
         bars->setBrush(c);
         bars->setData(keys, values, true);
+        for (const auto& [colour, name] : data_.legend)
+            if (colour == c && bars->name().isEmpty()) bars->setName(name);
         i = j;
+    }
+    if (!data_.legend.isEmpty()) {
+        // One entry per named colour (the first bars drawn in it), inset at the top right.
+        auto* legend = new QCPLegend;
+        rect->insetLayout()->addElement(legend, Qt::AlignTop | Qt::AlignRight);
+        legend->setLayer(QStringLiteral("legend"));
+        legend->setBrush(QColor(255, 255, 255, 210));
+        QFont lf = plot_->font();
+        lf.setPointSizeF(std::max(6.0, lf.pointSizeF() * 0.85));
+        legend->setFont(lf);
+        for (const auto& [colour, name] : data_.legend)
+            for (int k = 0; k < plot_->plottableCount(); ++k) {
+                auto* b = qobject_cast<QCPBars*>(plot_->plottable(k));
+                if (b && b->brush().color() == colour) {
+                    b->addToLegend(legend);
+                    break;
+                }
+            }
     }
     if (!data_.tickLabels.isEmpty()) {
         QSharedPointer<QCPAxisTickerText> t(new QCPAxisTickerText);
@@ -196,7 +241,7 @@ void BarPlot::setData(BarData data) {
     x->setRange(-0.7, n - 0.3);
     double top = 0;
     for (double v : data_.values) top = std::max(top, v);
-    y->setRange(0, top > 0 ? top * 1.08 : 1.0);
+    y->setRange(0, top > 0 ? top * (data_.legend.isEmpty() ? 1.08 : 1.2) : 1.0);  // room for the legend
     plot_->replot();
 }
 
@@ -208,6 +253,8 @@ bool BarPlot::exportFile(const QString& path, int dpi, QString* error, QSize siz
         if (label.isEmpty())
             for (int g = 0; g < data_.groups.starts.size(); ++g)
                 if (data_.groups.starts[g] <= k && g < data_.groups.names.size()) label = data_.groups.names[g];
+        for (const auto& [colour, name] : data_.legend)  // "noise T=1": the group and the bar's legend name
+            if (k < data_.colors.size() && data_.colors[k] == colour) label += QLatin1Char(' ') + name;
         out += QString::number(k) + QLatin1Char(',') + csvField(label) + QLatin1Char(',') + num(data_.values[k]) +
                QLatin1Char('\n');
     }

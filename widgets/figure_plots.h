@@ -6,6 +6,7 @@
 #include <limits>
 
 #include <QColor>
+#include <QPair>
 #include <QSize>
 #include <QString>
 #include <QStringList>
@@ -32,6 +33,7 @@ struct HeatmapData {
     double valueMin = std::numeric_limits<double>::quiet_NaN();  ///< colour scale range (NaN: fit the data)
     double valueMax = std::numeric_limits<double>::quiet_NaN();
     bool diverging = false;  ///< blue – white – red around the middle of the range (changes), else viridis
+    int valueDecimals = -1;  ///< >= 0: each cell's value written in it with that many decimals
 };
 
 class Heatmap : public QWidget {
@@ -55,6 +57,8 @@ struct BarData {
     QStringList tickLabels;  ///< per bar (empty: numbers, or the groups' names)
     Segments groups;
     QString title, xLabel, yLabel;
+    /// Bar colours named in a legend (e.g. one colour per T inside each group); empty: none.
+    QVector<QPair<QColor, QString>> legend;
 };
 
 class BarPlot : public QWidget {
@@ -108,5 +112,8 @@ private:
 
 /// A readable, colour-blind-friendly colour for series/class i.
 QColor categoryColor(int i);
+/// The colour of inference-time T in every robustness figure: grey for T = 0 (no memory), then
+/// blue, green, red, purple, orange (T >= 5).
+QColor iterationColor(int t);
 
 }  // namespace vhmn::widgets

@@ -13,6 +13,7 @@
 
 #include "app/gui/curves_view.h"
 #include "app/gui/experiment_panel.h"
+#include "app/gui/inspector/corruptions_view.h"
 #include "app/gui/inspector/forgetting_view.h"
 #include "app/gui/inspector/inspector_view.h"
 #include "app/gui/inspector/memory_map_view.h"
@@ -66,7 +67,7 @@ int main(int argc, char** argv) {
     const QCommandLineOption train(QStringLiteral("train"), QStringLiteral("Start training at once with the choices above."));
     const QCommandLineOption open(QStringLiteral("open"), QStringLiteral("Show a run folder's curves (repeat to overlay)."),
                                   QStringLiteral("dir"));
-    const QCommandLineOption tab(QStringLiteral("tab"), QStringLiteral("Tab to show: training, runs, model, inspector, memory, forgetting, map or robustness."), QStringLiteral("name"));
+    const QCommandLineOption tab(QStringLiteral("tab"), QStringLiteral("Tab to show: training, runs, model, inspector, memory, forgetting, map, robustness (Fig. 2 and 6) or corruptions (CIFAR-10-C)."), QStringLiteral("name"));
     const QCommandLineOption screenshot(QStringLiteral("screenshot"),
                                         QStringLiteral("Save a PNG of the window after the delay and quit."),
                                         QStringLiteral("file"));
@@ -89,10 +90,19 @@ int main(int argc, char** argv) {
     const QOption inspect_block(QStringLiteral("inspect-block"), QStringLiteral("Block whose prototypes are shown."),
                                 QStringLiteral("n"));
     const QOption compute(QStringLiteral("compute"),
-                          QStringLiteral("Job to run once the run is open: memory, robustness, stability, ablation, leave-class-out or map."),
+                          QStringLiteral("Job to run once the run is open: memory, robustness, stability, ablation, leave-class-out, map "
+                                         "or corruptions (CIFAR-10-C)."),
                           QStringLiteral("job"));
     const QOption probe_limit(QStringLiteral("probe-limit"), QStringLiteral("Test images for --compute (0: all; default 1000)."),
                               QStringLiteral("n"), QStringLiteral("1000"));
+    const QOption c_dir(QStringLiteral("c-dir"),
+                        QStringLiteral("Released CIFAR-10-C files for --compute corruptions (default: generate them)."),
+                        QStringLiteral("dir"));
+    const QOption inspect_corruption(QStringLiteral("inspect-corruption"),
+                                     QStringLiteral("CIFAR-10-C corruption applied to the inspected image (e.g. fog)."),
+                                     QStringLiteral("name"));
+    const QOption inspect_severity(QStringLiteral("inspect-severity"), QStringLiteral("Its severity, 1-5 (default 3)."),
+                                   QStringLiteral("s"), QStringLiteral("3"));
     const QOption memory_class(QStringLiteral("memory-class"), QStringLiteral("Class shown in the memory view."),
                                QStringLiteral("c"));
     const QOption soak(QStringLiteral("soak"),
@@ -103,7 +113,8 @@ int main(int argc, char** argv) {
                            QStringLiteral("file"), QStringLiteral("soak.csv"));
     parser.addOptions({soak, soak_log});
     parser.addOptions({data_dir, runs_dir, dataset, preset, epochs, augment, run_name, train, open, tab, screenshot, delay, size, set,
-                       inspect, inspect_data, inspect_index, inspect_block, compute, probe_limit, memory_class});
+                       inspect, inspect_data, inspect_index, inspect_block, compute, probe_limit, c_dir, inspect_corruption,
+                       inspect_severity, memory_class});
     parser.process(*app);  // --help / --version print and exit here
     QGuiApplication::setDesktopFileName(QStringLiteral("vhmn-studio"));
     QApplication::setWindowIcon(QIcon(QStringLiteral(":/vhmn/vhmn-studio.svg")));
@@ -159,6 +170,10 @@ int main(int argc, char** argv) {
         ws->memory()->setLimit(limit);
         ws->robustness()->setLimit(limit);
         ws->forgetting()->setLimit(limit);
+        ws->corruptions()->setLimit(limit);
+        if (parser.isSet(c_dir)) ws->corruptions()->setReleasedDir(parser.value(c_dir));
+        if (parser.isSet(inspect_corruption))
+            ws->inspector()->setSuiteCorruption(parser.value(inspect_corruption), parser.value(inspect_severity).toInt());
         QObject::connect(ws->session(), &vhmn::gui::RunSession::opened, &window,
                          [&parser, &window, ws, job, inspect_index, inspect_block, memory_class, tab] {
                              if (parser.isSet(inspect_block)) ws->inspector()->setBlock(parser.value(inspect_block).toInt());
@@ -170,6 +185,7 @@ int main(int argc, char** argv) {
                              else if (job == QLatin1String("ablation")) ws->forgetting()->runAblation();
                              else if (job == QLatin1String("leave-class-out")) ws->forgetting()->runLeaveClassOut();
                              else if (job == QLatin1String("map")) ws->memoryMap()->draw();
+                             else if (job == QLatin1String("corruptions")) ws->corruptions()->run();
                              if (parser.isSet(tab)) window.showTab(parser.value(tab));
                          });
         if (parser.isSet(soak))

@@ -26,6 +26,7 @@
 
 #include "app/gui/curves_view.h"
 #include "app/gui/experiment_panel.h"
+#include "app/gui/inspector/corruptions_view.h"
 #include "app/gui/inspector/forgetting_view.h"
 #include "app/gui/inspector/inspector_view.h"
 #include "app/gui/inspector/memory_map_view.h"
@@ -112,7 +113,11 @@ MainWindow::MainWindow(const MainWindowOptions& options, QWidget* parent) : QMai
     memory_tabs_->addTab(inspect_->forgetting(), tr("Forgetting"));
     memory_tabs_->addTab(inspect_->memoryMap(), tr("Map"));
     tabs_->addTab(memory_tabs_, tr("Memory"));
-    tabs_->addTab(inspect_->robustness(), tr("Robustness"));
+    // The Robustness tab: the paper's Fig. 2 and Fig. 6, and the CIFAR-10-C suite (issue 14).
+    robustness_tabs_ = new QTabWidget;
+    robustness_tabs_->addTab(inspect_->robustness(), tr("Fig. 2 and Fig. 6"));
+    robustness_tabs_->addTab(inspect_->corruptions(), tr("CIFAR-10-C"));
+    tabs_->addTab(robustness_tabs_, tr("Robustness"));
     setCentralWidget(tabs_);
 
     // Bottom: messages.
@@ -495,7 +500,10 @@ void MainWindow::showTab(const QString& name) {
         tabs_->setCurrentWidget(memory_tabs_);
         memory_tabs_->setCurrentIndex(name == QLatin1String("memory") ? 0 : name == QLatin1String("forgetting") ? 1 : 2);
     }
-    else if (name == QLatin1String("robustness")) tabs_->setCurrentWidget(inspect_->robustness());
+    else if (name == QLatin1String("robustness") || name == QLatin1String("corruptions")) {
+        tabs_->setCurrentWidget(robustness_tabs_);
+        robustness_tabs_->setCurrentIndex(name == QLatin1String("robustness") ? 0 : 1);
+    }
     else tabs_->setCurrentIndex(0);
 }
 

@@ -94,6 +94,7 @@ private:
     TrainingController* controller_ = nullptr;
     InspectWorkspace* inspect_ = nullptr;
     QTabWidget* tabs_ = nullptr;
+    QTabWidget* robustness_tabs_ = nullptr;  ///< inside the Robustness tab: Fig. 2/6, CIFAR-10-C
     QTabWidget* memory_tabs_ = nullptr;  ///< inside the Memory tab: weights and usage, forgetting
     QLabel* error_ = nullptr;
     QLabel* run_label_ = nullptr;

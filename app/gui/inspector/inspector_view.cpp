@@ -109,6 +109,15 @@ InspectorView::InspectorView(RunSession* session, QWidget* parent) : QWidget(par
     occ_row_ = slider(0, 31, 12, corr);
     occ_col_ = slider(0, 31, 12, corr);
     contrast_ = slider(20, 200, 100, corr);
+    suite_ = new QComboBox(corr);
+    suite_->addItem(tr("none"), QString());
+    for (const auto& [name, label] : RunSession::suiteCorruptions()) suite_->addItem(label, name);
+    suite_->setToolTip(tr("A CIFAR-10-C corruption from our generator (reference parameters), applied first: the "
+                          "image `vhmn probe corruptions` scores at this severity"));
+    severity_ = slider(1, 5, 3, corr);
+    severity_->setTickPosition(QSlider::TicksBelow);
+    severity_->setPageStep(1);
+    severity_label_ = new QLabel(corr);
     noise_label_ = new QLabel(corr);
     occlusion_label_ = new QLabel(corr);
     contrast_label_ = new QLabel(corr);
@@ -121,6 +130,8 @@ InspectorView::InspectorView(RunSession* session, QWidget* parent) : QWidget(par
         }
         return h;
     };
+    form->addRow(tr("CIFAR-10-C"), suite_);
+    form->addRow(tr("  severity"), row(severity_, severity_label_));
     form->addRow(tr("Noise"), row(noise_, noise_label_));
     form->addRow(tr("Occlusion"), row(occlusion_, occlusion_label_));
     form->addRow(tr("  row"), row(occ_row_, nullptr));
@@ -163,13 +174,19 @@ InspectorView::InspectorView(RunSession* session, QWidget* parent) : QWidget(par
         noise_label_->setText(QStringLiteral("σ = %1").arg(noise_->value() / 100.0, 0, 'f', 2));
         occlusion_label_->setText(occlusion_->value() > 0 ? tr("%1 px").arg(occlusion_->value()) : tr("off"));
         contrast_label_->setText(QStringLiteral("× %1").arg(contrast_->value() / 100.0, 0, 'f', 2));
+        severity_label_->setText(QString::number(severity_->value()));
+        severity_->setEnabled(!suite_->currentData().toString().isEmpty());
     };
     updateLabels();
-    for (QSlider* s : {noise_, occlusion_, occ_row_, occ_col_, contrast_})
+    for (QSlider* s : {noise_, occlusion_, occ_row_, occ_col_, contrast_, severity_})
         connect(s, &QSlider::valueChanged, this, [this, updateLabels] {
             updateLabels();
             requery();
         });
+    connect(suite_, &QComboBox::currentIndexChanged, this, [this, updateLabels] {
+        updateLabels();
+        requery();
+    });
     connect(reset, &QPushButton::clicked, this, &InspectorView::resetCorruption);
     connect(k_, &QSpinBox::valueChanged, this, &InspectorView::requery);
     connect(block_, &QComboBox::currentIndexChanged, this, &InspectorView::showBlock);
@@ -239,6 +256,17 @@ int InspectorView::block() const { return block_->currentData().isValid() ? bloc
 
 void InspectorView::setBlock(int block) { block_->setCurrentIndex(std::max(0, block_->findData(block))); }
 
+QString InspectorView::corruptionText(const CorruptionParams& c) const {
+    if (c.isClean()) return {};
+    if (c.suite.isEmpty()) return tr(" — corrupted");
+    const int i = suite_->findData(c.suite);
+    const bool more = c.noise > 0.0 || c.occlusion > 0 || c.contrast != 1.0;
+    return tr(" — %1, severity %2%3")
+        .arg(i >= 0 ? suite_->itemText(i) : c.suite)
+        .arg(c.suiteSeverity)
+        .arg(more ? tr(" + the sliders") : QString());
+}
+
 CorruptionParams InspectorView::corruption() const {
     CorruptionParams c;
     c.noise = noise_->value() / 100.0;
@@ -246,13 +274,28 @@ CorruptionParams InspectorView::corruption() const {
     c.occlusionRow = occ_row_->value();
     c.occlusionCol = occ_col_->value();
     c.contrast = contrast_->value() / 100.0;
+    c.suite = suite_->currentData().toString();
+    c.suiteSeverity = severity_->value();
     return c;
+}
+
+void InspectorView::setSuiteCorruption(const QString& name, int severity) {
+    {
+        const QSignalBlocker a(suite_), b(severity_);
+        suite_->setCurrentIndex(std::max(0, suite_->findData(name)));
+        severity_->setValue(std::clamp(severity, 1, 5));
+    }
+    Q_EMIT suite_->currentIndexChanged(suite_->currentIndex());  // labels + one re-query
 }
 
 void InspectorView::resetCorruption() {
     for (QSlider* s : {noise_, occlusion_, contrast_}) {
         const QSignalBlocker b(s);
         s->setValue(s == contrast_ ? 100 : 0);
+    }
+    {
+        const QSignalBlocker b(suite_);
+        suite_->setCurrentIndex(0);
     }
     Q_EMIT noise_->valueChanged(0);  // labels + one re-query
 }
@@ -290,7 +333,7 @@ void InspectorView::onResult(const ImageResult& r) {
                         .arg(className(info, r.prediction).toHtmlEscaped())
                         .arg(r.prediction >= 0 && r.prediction < r.probabilities.size() ? r.probabilities[r.prediction] * 100.0 : 0.0,
                              0, 'f', 1)
-                        .arg(r.request.corruption.isClean() ? QString() : tr(" — corrupted")));
+                        .arg(corruptionText(r.request.corruption)));
     input_->setImage(r.input);
     if (r.blocks.isEmpty())  // a baseline: no patch was retrieved for, nothing to box
         input_->setBoxes({});

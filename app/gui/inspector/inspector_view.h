@@ -47,6 +47,10 @@ public:
     int block() const;
     void setBlock(int block);
     CorruptionParams corruption() const;
+    /// The CIFAR-10-C corruption of the live-corruption box (name empty: none), severity 1..5.
+    void setSuiteCorruption(const QString& name, int severity);
+    /// " — Fog, severity 4" for the title (empty when clean).
+    QString corruptionText(const CorruptionParams& c) const;
     /// Milliseconds from the last click (or slider move) to the result being drawn.
     double lastClickToResultMs() const { return click_to_result_ms_; }
 
@@ -64,6 +68,8 @@ public:
     QSlider* occlusionRowSlider() const { return occ_row_; }
     QSlider* occlusionColSlider() const { return occ_col_; }
     QSlider* contrastSlider() const { return contrast_; }
+    QComboBox* suiteCombo() const { return suite_; }
+    QSlider* severitySlider() const { return severity_; }
     QCheckBox* overlayCheck() const { return overlay_; }
     /// The source-image window opened by the last prototype click (nullptr before).
     QDialog* sourceDialog() const { return source_dialog_; }
@@ -107,6 +113,9 @@ private:
     QCheckBox* overlay_ = nullptr;
     QSlider *noise_ = nullptr, *occlusion_ = nullptr, *occ_row_ = nullptr, *occ_col_ = nullptr, *contrast_ = nullptr;
     QLabel *noise_label_ = nullptr, *occlusion_label_ = nullptr, *contrast_label_ = nullptr;
+    QComboBox* suite_ = nullptr;  ///< CIFAR-10-C corruption (item data: release name; "" none)
+    QSlider* severity_ = nullptr;
+    QLabel* severity_label_ = nullptr;
     QDialog* source_dialog_ = nullptr;
     widgets::ImageWithBoxes* source_view_ = nullptr;
     QLabel* source_caption_ = nullptr;

@@ -19,16 +19,6 @@
 
 namespace vhmn::gui {
 
-namespace {
-
-QColor iterationColor(int t) {
-    static const QColor c[] = {QColor(127, 127, 127), QColor(31, 119, 180), QColor(44, 160, 44), QColor(214, 39, 40),
-                               QColor(148, 103, 189), QColor(255, 127, 14)};
-    return c[std::clamp(t, 0, 5)];
-}
-
-}  // namespace
-
 RobustnessView::RobustnessView(RunSession* session, QWidget* parent) : QWidget(parent), session_(session) {
     auto* l = new QVBoxLayout(this);
     l->setContentsMargins(4, 4, 4, 4);
@@ -148,7 +138,7 @@ QVector<widgets::Panel> RobustnessView::robustnessPanels(const QVector<Robustnes
                     xy[p.kind == QLatin1String("clean") ? k.cleanAt : p.severity] = p.top1;
             widgets::Series s;
             s.name = QStringLiteral("T = %1").arg(t);
-            s.color = iterationColor(t);
+            s.color = widgets::iterationColor(t);
             for (const auto& [x, y] : xy) s.x << x, s.y << y;
             panel.series << s;
         }

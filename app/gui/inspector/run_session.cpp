@@ -25,6 +25,7 @@
 #include "core/probes/memory_edit.h"
 #include "core/run_record.h"
 #include "core/trainer.h"
+#include "datasets/corruptions/cifar_c.h"
 
 namespace vhmn::gui {
 
@@ -46,9 +47,11 @@ QVector<int> qvec_int(const std::vector<int64_t>& v) {
     return out;
 }
 
-/// The clicked image with the sliders' corruption applied (uint8 [C, H, W]).
-torch::Tensor corrupted(const torch::Tensor& image, const CorruptionParams& c, int index) {
+/// The clicked image with the sliders' corruption applied (uint8 [C, H, W]); `key` is its dataset
+/// index (the CIFAR-10-C generator's key).
+torch::Tensor corrupted(torch::Tensor image, const CorruptionParams& c, int index, int64_t key) {
     if (c.isClean()) return image;
+    if (!c.suite.isEmpty()) image = data::corrupt_image(image, c.suite.toStdString(), c.suiteSeverity, 0, key);
     auto x = image.unsqueeze(0).to(torch::kFloat).div(255.0);
     if (c.contrast != 1.0) x = scale_contrast(x, c.contrast);
     if (c.noise > 0) {
@@ -110,7 +113,8 @@ ImageResult query_image(SessionState& st, Model& model, const ImageRequest& r) {
     if (r.index < 0 || r.index >= test.size())
         throw ConfigError("test image " + std::to_string(r.index) + " is outside [0, " + std::to_string(test.size()) + ")");
     const auto& cfg = st.run.config;
-    auto image = corrupted(test.images[r.index], r.corruption, r.index);
+    auto image = corrupted(test.images[r.index], r.corruption, r.index,
+                           test.index.defined() ? test.index[r.index].item<int64_t>() : int64_t(r.index));
     const int64_t label = test.labels[r.index].item<int64_t>();
     if (!model->has_memory()) {
         // A baseline: the prediction and its probabilities (no prototypes to retrieve).
@@ -222,6 +226,7 @@ void load_stored(const std::string& dir, SessionState& st) {
         return;
     }
     auto has = [&](const char* n) { return std::find(names.begin(), names.end(), n) != names.end(); };
+    load_stored_corruptions(record, st);
     try {
         if (has("robustness")) {
             const auto p = read_probe_record(record, "robustness");
@@ -423,17 +428,20 @@ bool RunSession::open(const QString& dir, const QString& data, int gridLimit) {
                 set.accuracy = set.labels.isEmpty() ? 0.0 : 100.0 * double(correct) / double(set.labels.size());
                 auto robustness = convert(st->cache.robustness);
                 auto stability = convert(st->cache.stability, st->cache.stability_block, st->cache.stability_branch);
-                post([this, st, info, set, robustness, stability] {
+                auto corruptions = st->corruptions ? convert(*st->corruptions) : CorruptionsResult();
+                post([this, st, info, set, robustness, stability, corruptions] {
                     state_ = st;
                     info_ = info;
                     test_ = set;
                     robustness_ = robustness;
                     stability_ = stability;
+                    corruptions_ = corruptions;
                     open_ = true;
                     job_.clear();
                     Q_EMIT opened();
                     if (!robustness_.isEmpty()) Q_EMIT robustnessReady(robustness_);
                     if (!stability_.points.isEmpty()) Q_EMIT stabilityReady(stability_);
+                    Q_EMIT corruptionsReady(corruptions_);  // empty: "not computed yet"
                     Q_EMIT jobFinished(QStringLiteral("open"), QStringLiteral("finished"), {});
                 });
             } catch (const ProbeCancelled&) {

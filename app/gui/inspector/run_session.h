@@ -62,6 +62,12 @@ public:
     /// The map of one bank (block, branch 0 local / 1 global) with test image `index`'s trajectory
     /// (−1: none). Quick; it still waits for no other job (false while one runs).
     bool computeMap(int block, int branch, int index);
+    /// The CIFAR-10-C suite (generated, or the released files); stored in run.h5 and beside the
+    /// run as the CLI's `vhmn probe corruptions` stores it.
+    bool runCorruptions(const CorruptionsRequest& request);
+    /// The CIFAR-10-C suite's corruptions as (release name, label) pairs, the 15 then the 4 extras;
+    /// a label says "ours" where the generator's images are not the reference's (frost).
+    static QVector<QPair<QString, QString>> suiteCorruptions();
     /// Ask the running job to stop (it ends with outcome "cancelled").
     void cancel();
     /// Test images per forward pass of the long jobs (progress and cancel act between batches).
@@ -69,6 +75,7 @@ public:
 
     const QVector<RobustnessPoint>& robustness() const { return robustness_; }
     const StabilityResult& stability() const { return stability_; }
+    const CorruptionsResult& corruptions() const { return corruptions_; }
 
 Q_SIGNALS:
     void opened();
@@ -84,6 +91,7 @@ Q_SIGNALS:
     void ablationReady(const QVector<vhmn::gui::AblationPoint>& points);
     void leaveClassOutReady(const vhmn::gui::LeaveClassOutResult& result);
     void mapReady(const vhmn::gui::MapResult& result);
+    void corruptionsReady(const vhmn::gui::CorruptionsResult& result);
     /// Any failure: opening, a query, a job.
     void failed(const QString& what, const QString& message);
 
@@ -104,6 +112,7 @@ private:
     TestSet test_;
     QVector<RobustnessPoint> robustness_;
     StabilityResult stability_;
+    CorruptionsResult corruptions_;
     QString job_;
     std::atomic<bool> cancel_{false};
     QMutex pending_mutex_;

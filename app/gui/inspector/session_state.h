@@ -6,6 +6,7 @@
 #include <atomic>
 #include <functional>
 #include <map>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -15,6 +16,7 @@
 #include "app/figures.h"
 #include "app/gui/inspector/session_types.h"
 #include "core/probes.h"
+#include "core/probes/cifar_c.h"
 #include "core/probes/memory_map.h"
 
 namespace vhmn::gui {
@@ -30,7 +32,12 @@ struct SessionState {
     /// Maps drawn so far, per (block, branch): the banks do not change while a run is open, so a
     /// new click only adds its trajectory (long thread only).
     std::map<std::pair<int, int>, std::pair<MemoryMap, MapResult>> maps;
+    std::optional<CorruptionsReport> corruptions;  ///< stored or computed (long thread only)
 };
+
+/// The CIFAR-10-C result stored in run.h5 (`record`), if any, into `st` (run_session_corruptions.cpp).
+void load_stored_corruptions(const std::string& record, SessionState& st);
+CorruptionsResult convert(const CorruptionsReport& r);
 
 /// Progress (at most every 50 ms, and at the end) and cancel for a probe run by a session job.
 ProbeControl control_for(std::atomic<bool>* cancel, std::function<void(double, QString)> report);

@@ -2,6 +2,7 @@
 // Plain Qt data that the inspector, memory and robustness views draw: core's probe results
 // converted on the worker thread (no torch here, so the views compile without it).
 #include <QImage>
+#include <QMap>
 #include <QRect>
 #include <QString>
 #include <QStringList>
@@ -39,7 +40,12 @@ struct CorruptionParams {
     int occlusionCol = 0;
     double contrast = 1.0;  ///< factor around the image mean
     quint64 seed = 0;       ///< noise generator seed (the same image and σ give the same noise)
-    bool isClean() const { return noise <= 0.0 && occlusion <= 0 && contrast == 1.0; }
+    /// A CIFAR-10-C corruption (release name, empty: none) at severity 1..5, applied first. It is
+    /// the generator's, keyed by the image's dataset index and seed 0: the very image
+    /// `vhmn probe corruptions` (default seed) scores.
+    QString suite;
+    int suiteSeverity = 3;
+    bool isClean() const { return noise <= 0.0 && occlusion <= 0 && contrast == 1.0 && suite.isEmpty(); }
 };
 
 struct ImageRequest {
@@ -164,6 +170,33 @@ struct MapResult {
     QVector<double> explained;            ///< variance share of the two axes
     int index = -1;                       ///< test image of the trajectory (−1: none)
     QVector<double> pathX, pathY;         ///< z_0 … z_T
+};
+
+/// CIFAR-10-C results (core/probes/cifar_c.h) for the Robustness tab.
+struct CorruptionsResult {
+    QStringList corruptions;             ///< rows, the suite's order (release names)
+    QStringList display;                 ///< row labels ("Frost (ours)" where the images are ours)
+    QStringList family;                  ///< per row
+    QVector<int> iterations;             ///< T evaluated
+    QVector<QVector<double>> top1;       ///< [t][row · 5 + severity − 1] (%), NaN: not evaluated
+    QVector<double> clean, mean;         ///< per t: clean top-1, mean over the reference cells
+    QVector<int> referenceCells;         ///< per t
+    QVector<QMap<QString, double>> families;  ///< per t: mean per family (reference cells only)
+    QVector<double> mce, relativeMce;    ///< per t (−1: no baseline)
+    bool released = false;               ///< from the released files (only then "CIFAR-10-C")
+    QStringList ours;                    ///< corruptions outside every mean (a generated frost)
+    int images = 0;                      ///< per severity
+    QString source;                      ///< where the images came from, one line
+    bool isEmpty() const { return corruptions.isEmpty(); }
+};
+
+/// What the CIFAR-10-C job evaluates.
+struct CorruptionsRequest {
+    int limit = 1000;          ///< test images (0: all)
+    quint64 seed = 0;          ///< of the generated corruptions
+    QVector<int> iterations;   ///< empty: the model's T
+    QString releasedDir;       ///< the released files (empty: generate)
+    QVector<int> severities{1, 2, 3, 4, 5};
 };
 
 struct StabilityResult {

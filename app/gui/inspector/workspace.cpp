@@ -2,6 +2,7 @@
 
 #include <QWidget>
 
+#include "app/gui/inspector/corruptions_view.h"
 #include "app/gui/inspector/figure_pack.h"
 #include "app/gui/inspector/forgetting_view.h"
 #include "app/gui/inspector/inspector_view.h"
@@ -19,6 +20,7 @@ InspectWorkspace::InspectWorkspace(QWidget* parent) : QObject(parent) {
     forgetting_ = new ForgettingView(session_, parent);
     map_ = new MemoryMapView(session_, parent);
     robustness_ = new RobustnessView(session_, parent);
+    corruptions_ = new CorruptionsView(session_, parent);
     connect(session_, &RunSession::figurePackReady, this, [this](const FigurePackData& data) {
         QStringList files;
         QString error;

@@ -8,6 +8,7 @@
 
 namespace vhmn::gui {
 
+class CorruptionsView;
 class ForgettingView;
 class InspectorView;
 class MemoryMapView;
@@ -26,6 +27,7 @@ public:
     ForgettingView* forgetting() const { return forgetting_; }
     MemoryMapView* memoryMap() const { return map_; }
     RobustnessView* robustness() const { return robustness_; }
+    CorruptionsView* corruptions() const { return corruptions_; }
 
     /// Open a run (data empty: the dataset recorded in its config). gridLimit: test images shown
     /// in the grid (0: all).
@@ -44,6 +46,7 @@ private:
     ForgettingView* forgetting_;
     MemoryMapView* map_;
     RobustnessView* robustness_;
+    CorruptionsView* corruptions_;
 };
 
 }  // namespace vhmn::gui
