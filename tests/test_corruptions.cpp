@@ -295,11 +295,20 @@ private Q_SLOTS:
             QCOMPARE(a.cells[i].top1, b.cells[i].top1);
             QCOMPARE(a.cells[i].count, test.size());
         }
+        // Our export is not the release: its folder says so, and its frost is ours.
         QCOMPARE(a.ours, std::vector<std::string>{"frost"});
-        QVERIFY(b.ours.empty() && b.released && !a.released);
+        QCOMPARE(b.ours, std::vector<std::string>{"frost"});
+        QVERIFY(!a.released && !b.released);
+        QCOMPARE(b.source["kind"].get<std::string>(), std::string("exported"));
         const auto sa = summarize(a, 1), sb = summarize(b, 1);
         QCOMPARE(sa.reference_cells, int64_t(6));
-        QCOMPARE(sb.reference_cells, int64_t(9));
+        QCOMPARE(sb.reference_cells, int64_t(6));
+        // Files in the released layout without our marker are taken for the release: every cell counts.
+        QVERIFY(fs::remove(fs::path(dir.path().toStdString()) / data::kExportMarker));
+        data::ReleasedSource plain(dir.path().toStdString());
+        const auto c = probe_corruptions(in, plain, opts);
+        QVERIFY(c.released && c.ours.empty());
+        QCOMPARE(summarize(c, 1).reference_cells, int64_t(9));
         // T = 1 with the baseline (the same model at its own T = 1): every CE is 1.
         if (sa.mce >= 0 && std::isfinite(sa.mce)) QVERIFY(std::abs(sa.mce - 100.0) < 1e-9);
         // Limit: n evenly spaced images of the files.

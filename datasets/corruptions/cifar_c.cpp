@@ -6,6 +6,7 @@
 
 #include <ATen/Parallel.h>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
 #include "datasets/npy.h"
 #ifdef VHMN_WITH_OPENCV
@@ -149,11 +150,17 @@ void export_released(GeneratedCorruptions& source, const std::string& dir, const
         write_released(dir, name, blocks);
     }
     write_released_labels(dir, source.labels());
+    auto marker = source.params();
+    marker["corruptions"] = corruptions;
+    marker["note"] = "written by `vhmn data export-c`: generated with the CIFAR-10-C parameters, not the released "
+                     "CIFAR-10-C; frost uses our procedural texture";
+    write_text_atomically((fs::path(dir) / kExportMarker).string(), marker.dump(2) + "\n");
 }
 
 // ---- released files -------------------------------------------------------------------------------
 struct ReleasedSource::Impl {
     ReleasedCorruptions set;
+    nlohmann::json exported;  ///< kExportMarker's contents (null: the folder is not ours)
     torch::Tensor pick;  ///< indices into each severity block (undefined: all, in order)
     std::string cached_name;
     int cached_severity = 0;
@@ -162,6 +169,14 @@ struct ReleasedSource::Impl {
 
 ReleasedSource::ReleasedSource(const std::string& dir, int64_t limit) : impl_(std::make_shared<Impl>()) {
     impl_->set = open_released_corruptions(dir);
+    const auto marker = (fs::path(dir) / kExportMarker).string();
+    if (fs::exists(marker)) {
+        try {
+            impl_->exported = nlohmann::json::parse(read_text_file(marker));
+        } catch (const nlohmann::json::exception& e) {
+            throw FileError(marker, std::string("not valid JSON (") + e.what() + ")");
+        }
+    }
     const int64_t n = impl_->set.per_severity;
     if (limit > 0 && limit < n) {
         // Evenly spaced, as --limit picks test images everywhere else.
@@ -171,8 +186,13 @@ ReleasedSource::ReleasedSource(const std::string& dir, int64_t limit) : impl_(st
     }
 }
 
+bool ReleasedSource::released() const { return impl_->exported.is_null(); }
+
+bool ReleasedSource::ours(const std::string& corruption) const { return !released() && corruption == "frost"; }
+
 std::string ReleasedSource::description() const {
-    return "the released files in " + impl_->set.dir + " (" + std::to_string(size()) + " images per severity)";
+    return (released() ? "the released files in " : "files exported by `vhmn data export-c` (generated, not the release) in ") +
+           impl_->set.dir + " (" + std::to_string(size()) + " images per severity)";
 }
 
 std::vector<std::string> ReleasedSource::corruptions() const {
@@ -200,8 +220,10 @@ torch::Tensor ReleasedSource::images(const std::string& corruption, int severity
 }
 
 nlohmann::json ReleasedSource::params() const {
-    return {{"kind", "released"}, {"dir", impl_->set.dir}, {"images", size()},
-            {"per_severity_in_files", impl_->set.per_severity}};
+    nlohmann::json p = {{"kind", released() ? "released" : "exported"}, {"dir", impl_->set.dir}, {"images", size()},
+                        {"per_severity_in_files", impl_->set.per_severity}};
+    if (!released()) p["export"] = impl_->exported;
+    return p;
 }
 
 }  // namespace vhmn::data

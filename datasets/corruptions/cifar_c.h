@@ -49,16 +49,18 @@ private:
 };
 
 /// The released layout's files (`<corruption>.npy` [5·n, H, W, C] and labels.npy) as a source.
+/// A folder written by export_released (it holds kExportMarker) is our generator's output in that
+/// layout: not released() — never labelled CIFAR-10-C — and its frost is ours.
 class ReleasedSource : public CorruptionSource {
 public:
     explicit ReleasedSource(const std::string& dir, int64_t limit = 0);  ///< limit: n evenly spaced images (0: all)
-    bool released() const override { return true; }
+    bool released() const override;
     std::string description() const override;
     std::vector<std::string> corruptions() const override;
     int64_t size() const override;
     torch::Tensor labels() const override;
     torch::Tensor images(const std::string& corruption, int severity, int64_t begin, int64_t count) override;
-    bool ours(const std::string&) const override { return false; }
+    bool ours(const std::string& corruption) const override;
     nlohmann::json params() const override;
 
 private:
@@ -66,7 +68,11 @@ private:
     std::shared_ptr<Impl> impl_;
 };
 
-/// Write a generated suite in the released layout (one .npy per corruption, labels.npy).
+/// The file export_released writes beside the .npy files: what made them (seed, images, generator).
+inline constexpr const char* kExportMarker = "vhmn_export.json";
+
+/// Write a generated suite in the released layout (one .npy per corruption, labels.npy, and
+/// kExportMarker, so the folder is never taken for the release).
 /// `progress(corruption, seconds)` after each corruption: the time its five severities took to generate.
 void export_released(GeneratedCorruptions& source, const std::string& dir, const std::vector<std::string>& corruptions,
                      const std::function<void(const std::string&, double)>& progress = {});

@@ -26,6 +26,9 @@ CorruptionsResult convert(const CorruptionsReport& r) {
     const auto kind = r.source.value("kind", std::string());
     if (kind == "released")
         out.source = QStringLiteral("released files in %1").arg(QString::fromStdString(r.source.value("dir", std::string())));
+    else if (kind == "exported")
+        out.source = QStringLiteral("files exported by vhmn data export-c in %1 (generated, not the release)")
+                         .arg(QString::fromStdString(r.source.value("dir", std::string())));
     else if (kind == "generated")
         out.source = QStringLiteral("generated with the CIFAR-10-C parameters, seed %1").arg(r.source.value("seed", uint64_t(0)));
     for (int64_t t : r.iterations) {
