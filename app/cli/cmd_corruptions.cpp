@@ -48,8 +48,8 @@ std::vector<int> parse_severities(const std::string& text) {
 
 namespace {
 
-std::string summary_text(const CorruptionsReport& r, const std::string& label) {
-    std::string text = label + "\n" + corruptions_grid(r).to_markdown(2);
+std::string summary_text(const CorruptionsReport& r) {
+    std::string text = r.description + "\n" + corruptions_grid(r).to_markdown(2);
     char buf[400];
     for (int64_t t : r.iterations) {
         const auto s = summarize(r, t);
@@ -131,7 +131,7 @@ void add_corruptions_probe(CLI::App* probe) {
         const auto tables = app::save_corruption_tables(o->dir, report_data, stem);
         char buf[200];
         std::snprintf(buf, sizeof buf, "\nwrote %s\nwrote %s\n(%.0f s)", tables[0].c_str(), tables[1].c_str(), seconds);
-        report(*o, s.run, std::move(r), o->json ? std::string() : summary_text(report_data, source->description()) + buf);
+        report(*o, s.run, std::move(r), o->json ? std::string() : summary_text(report_data) + buf);
     });
 }
 
@@ -175,7 +175,7 @@ void add_export_c(CLI::App* data) {
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         std::printf("wrote %zu corruptions x 5 severities x %lld images and labels.npy to %s in %.1f s (generating %.1f s)%s\n",
                     names.size(), (long long)source.size(), o->out.c_str(), seconds, generating,
-                    std::find(names.begin(), names.end(), "frost") != names.end()
+                    std::any_of(names.begin(), names.end(), [](const std::string& n) { return c_corruption(n).ours_when_generated; })
                         ? " (frost.npy uses our procedural texture: not the reference's)" : "");
     });
 }

@@ -24,7 +24,7 @@ const std::vector<CCorruption>& c_corruptions() {
         {"snow", "Snow", "weather", true, true, ""},
         {"frost", "Frost", "weather", true, false,
          "severities 4-5 lower the image weight (.9 -> .85 -> .75) with little more frost (.4, .4, .45): the "
-         "darkening partly cancels the added frost, so the image can move less"},
+         "darkening partly cancels the added frost, so the image can move less", true},
         {"fog", "Fog", "weather", true, true, ""},
         {"brightness", "Brightness", "weather", true, true, ""},
         {"contrast", "Contrast", "digital", true, true, ""},
@@ -97,6 +97,7 @@ CorruptionsReport probe_corruptions(ProbeInput& in, CorruptionSource& source, co
     if (source.size() < 1) throw ConfigError(source.description() + " has no images");
     r.released = source.released();
     r.source = source.params();
+    r.description = source.description();
     for (const auto& n : names)
         if (source.ours(n)) r.ours.push_back(n);
 
@@ -219,6 +220,7 @@ ProbeResult corruptions_result(const CorruptionsReport& r) {
                            corruption_note(r, c.corruption)});
     auto& p = out.params;
     p["source"] = r.source;
+    p["source_description"] = r.description;
     p["label"] = r.released ? "CIFAR-10-C (released files)"
                             : "generated with the CIFAR-10-C parameters (not the released CIFAR-10-C)";
     p["released"] = r.released;
@@ -249,6 +251,7 @@ CorruptionsReport corruptions_from_result(const Table& table, const nlohmann::js
     try {
         r.released = params.at("released").get<bool>();
         r.source = params.at("source");
+        r.description = params.value("source_description", std::string());
         r.ours = params.at("ours").get<std::vector<std::string>>();
         r.clean_count = params.at("clean_count").get<int64_t>();
         r.baseline_clean_top1 = params.at("baseline_clean_top1").get<double>();

@@ -30,6 +30,9 @@ struct CCorruption {
     bool monotone = true;     ///< the reference parameters grow harsher with every severity
                               ///< (mean PSNR non-increasing); false: see `non_monotone_reason`
     std::string non_monotone_reason;
+    /// Our generator cannot make the reference's images (frost: its texture photographs cannot be
+    /// shipped, so ours is procedural): generated results are "ours", outside every mean.
+    bool ours_when_generated = false;
 };
 
 /// The 15 reference corruptions in the release's order, then the 4 extras (speckle_noise,
@@ -83,6 +86,7 @@ struct CorruptionsReport {
     int64_t clean_count = 0;
     bool released = false;
     nlohmann::json source;                  ///< CorruptionSource::params()
+    std::string description;                ///< CorruptionSource::description(): one line for people
     std::vector<std::string> ours;          ///< corruptions whose images are ours (frost when generated)
 };
 

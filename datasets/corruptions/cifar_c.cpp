@@ -188,7 +188,9 @@ ReleasedSource::ReleasedSource(const std::string& dir, int64_t limit) : impl_(st
 
 bool ReleasedSource::released() const { return impl_->exported.is_null(); }
 
-bool ReleasedSource::ours(const std::string& corruption) const { return !released() && corruption == "frost"; }
+bool ReleasedSource::ours(const std::string& corruption) const {
+    return !released() && c_corruption(corruption).ours_when_generated;
+}
 
 std::string ReleasedSource::description() const {
     return (released() ? "the released files in " : "files exported by `vhmn data export-c` (generated, not the release) in ") +

@@ -39,7 +39,7 @@ public:
     int64_t size() const override { return split_.size(); }
     torch::Tensor labels() const override { return split_.labels; }
     torch::Tensor images(const std::string& corruption, int severity, int64_t begin, int64_t count) override;
-    bool ours(const std::string& corruption) const override { return corruption == "frost"; }
+    bool ours(const std::string& corruption) const override { return c_corruption(corruption).ours_when_generated; }
     nlohmann::json params() const override;
 
 private:

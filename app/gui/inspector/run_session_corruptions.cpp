@@ -22,15 +22,7 @@ CorruptionsResult convert(const CorruptionsReport& r) {
     }
     for (const auto& o : r.ours) out.ours << QString::fromStdString(o);
     out.released = r.released;
-    out.source = QString::fromStdString(r.source.dump());
-    const auto kind = r.source.value("kind", std::string());
-    if (kind == "released")
-        out.source = QStringLiteral("released files in %1").arg(QString::fromStdString(r.source.value("dir", std::string())));
-    else if (kind == "exported")
-        out.source = QStringLiteral("files exported by vhmn data export-c in %1 (generated, not the release)")
-                         .arg(QString::fromStdString(r.source.value("dir", std::string())));
-    else if (kind == "generated")
-        out.source = QStringLiteral("generated with the CIFAR-10-C parameters, seed %1").arg(r.source.value("seed", uint64_t(0)));
+    out.source = QString::fromStdString(r.description);
     for (int64_t t : r.iterations) {
         const auto s = summarize(r, t);
         out.iterations << int(t);
@@ -55,7 +47,7 @@ QVector<QPair<QString, QString>> RunSession::suiteCorruptions() {
     QVector<QPair<QString, QString>> out;
     for (const auto& c : c_corruptions()) {
         QString label = QString::fromStdString(c.display);
-        if (c.name == "frost") label += QStringLiteral(" (ours: procedural texture)");
+        if (c.ours_when_generated) label += QStringLiteral(" (ours: procedural texture)");
         else if (!c.reference) label += QStringLiteral(" (extra)");
         out.push_back({QString::fromStdString(c.name), label});
     }
