@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <chrono>
 
+#include "core/emulated_device.h"
 #include "core/error.h"
 #include "core/models/vhmn.h"
+#include "core/op_count.h"
 #include "core/runtime.h"
 #include "core/torch_compat.h"
 
@@ -15,58 +17,98 @@ void sync(const torch::Device& d) {
     if (d.is_cuda()) torch::cuda::synchronize();
 }
 
+/// Random 8-bit images (two batches' worth) with random labels.
+data::Split random_split(const ModelConfig& cfg, int64_t n) {
+    torch::manual_seed(0);
+    data::Split s;
+    s.images = torch::randint(0, 256, {n, cfg.channels, cfg.image_size, cfg.image_size}, torch::kLong).to(torch::kUInt8);
+    s.labels = torch::randint(cfg.classes, {n}, torch::kLong);
+    s.index = torch::arange(n, torch::kLong);
+    return s;
+}
+
+/// No augmentation: the images as they are, one-hot targets.
+AugmentFn no_augment(int64_t classes) {
+    return [classes](const torch::Tensor& x, const torch::Tensor& y, const torch::Tensor& idx, at::Generator&) {
+        auto lab = to_device(y, x.device()).to(torch::kLong);
+        data::AugmentedBatch b;
+        b.images = x;
+        b.targets = torch::zeros({lab.size(0), classes}, x.options()).scatter_(1, lab.unsqueeze(1), 1.0);
+        b.write_labels = b.accuracy_labels = lab;
+        b.write_indices = to_device(idx, x.device()).to(torch::kLong);
+        return b;
+    };
+}
+
+std::unique_ptr<Trainer> bench_trainer(const ModelConfig& cfg, const BenchOptions& o, const torch::Device& device) {
+    RunConfig r;
+    r.preset = "bench";
+    r.model = cfg;
+    r.train.batch = o.batch, r.train.epochs = 1, r.train.warmup_epochs = 0;
+    r.train.device = device_name(device), r.train.bf16 = o.bf16, r.train.tf32 = o.tf32;
+    r.data.mean.assign(size_t(cfg.channels), 0.5), r.data.std.assign(size_t(cfg.channels), 0.25);
+    auto split = random_split(cfg, 2 * o.batch);
+    return std::make_unique<Trainer>(r, split, split, o.augment ? o.augment : no_augment(cfg.classes),
+                                     "");
+}
+
+/// The positions of step s's batch in the bench split (two batches, alternating), on the split's
+/// device (the trainer keeps a GPU's split there).
+torch::Tensor positions(int64_t s, int64_t batch, const torch::Device& device) {
+    return torch::arange((s % 2) * batch, (s % 2 + 1) * batch, torch::TensorOptions(torch::kLong).device(device));
+}
+
 }  // namespace
 
-BenchResult benchmark(const ModelConfig& cfg, int64_t batch, int64_t steps, const torch::Device& device, bool bf16) {
-    if (batch < 1) throw ConfigError("--batch must be at least 1");
-    if (steps < 1) throw ConfigError("--steps must be at least 1");
-    torch::manual_seed(0);
-    Model model = make_model(cfg);
-    model->to(device);
-    model->refresh_memory();
-    torch::optim::Adam opt(model->parameters(), torch::optim::AdamOptions(1e-3).weight_decay(5e-5));
-    auto x = torch::randn({batch, cfg.channels, cfg.image_size, cfg.image_size}, torch::TensorOptions().device(device));
-    auto y = torch::randint(cfg.classes, {batch}, torch::TensorOptions().dtype(torch::kInt64).device(device));
-    auto idx = torch::arange(batch, torch::TensorOptions(torch::kInt64).device(device));
+BenchResult benchmark(const ModelConfig& cfg, const BenchOptions& o) {
+    if (o.batch < 1) throw ConfigError("--batch must be at least 1");
+    if (o.steps < 1) throw ConfigError("--steps must be at least 1");
+    if (o.device.is_cuda()) set_tf32(o.tf32);
+    auto trainer = bench_trainer(cfg, o, o.device);
     using Clock = std::chrono::steady_clock;
     // Two warm-up steps, then `steps` timed back to back between two synchronisations (a GPU runs
-    // ahead of the host; per-step syncs would time the launch gaps, not the steps). On CUDA the
-    // training step runs under bf16 autocast, as `vhmn train` does by default.
+    // ahead of the host; per-step syncs would time the launch gaps, not the steps).
     auto timed = [&](auto&& step) {
         for (int64_t s = 0; s < 2; ++s) step(s);
-        sync(device);
+        sync(o.device);
         const auto t0 = Clock::now();
-        for (int64_t s = 2; s < steps + 2; ++s) step(s);
-        sync(device);
-        return std::chrono::duration<double, std::milli>(Clock::now() - t0).count() / double(steps);
+        for (int64_t s = 2; s < o.steps + 2; ++s) step(s);
+        sync(o.device);
+        return std::chrono::duration<double, std::milli>(Clock::now() - t0).count() / double(o.steps);
     };
-    model->train();
+    trainer->model()->train();
     const auto cpu0 = process_cpu_seconds();
-    const double train_ms = timed([&](int64_t s) {
-        WriteContext ctx{y, idx, s, 0};
-        opt.zero_grad();
-        torch::Tensor loss;
-        {
-            compat::CudaAutocastBf16 autocast(bf16 && device.is_cuda());
-            loss = torch::nn::functional::cross_entropy(model->forward(x, &ctx).to(torch::kFloat), y);
-        }
-        loss.backward();
-        opt.step();
-        model->commit_memory();
-    });
+    const double train_ms = timed([&](int64_t s) { trainer->step(positions(s, o.batch, o.device), 0, false); });
     const auto cpu1 = process_cpu_seconds();
+    BenchResult r;
+    if (o.count_ops) {
+        // On the CPU, count on the emulated device: the same step with the GPU's code path.
+        std::unique_ptr<Trainer> emulated = o.device.is_cpu() ? bench_trainer(cfg, o, emulated_device()) : nullptr;
+        Trainer& t = emulated ? *emulated : *trainer;
+        t.model()->train();
+        for (int64_t s = 0; s < 2; ++s) t.step(positions(s, o.batch, t.device()), 0, false);
+        sync(t.device());
+        OpCounter ops(/*by_name=*/true);
+        t.step(positions(2, o.batch, t.device()), 0, false);
+        sync(t.device());
+        r.ops_per_step = ops.top_level(), r.ops_per_step_all = ops.all();
+        r.ops_device = device_name(t.device());
+        r.ops_by_name = ops.by_name();
+    }
+    Model model = trainer->model();
     model->eval();
     c10::InferenceMode inference;
+    auto x = torch::randn({o.batch, cfg.channels, cfg.image_size, cfg.image_size}, torch::TensorOptions().device(o.device));
     const double infer_ms = timed([&](int64_t) {
-        compat::CudaAutocastBf16 autocast(bf16 && device.is_cuda());
+        compat::CudaAutocastBf16 autocast(o.bf16 && o.device.is_cuda());
         model->forward(x);
     });
-    BenchResult r;
-    r.batch = batch, r.steps = steps;
+    r.batch = o.batch, r.steps = o.steps;
     r.train_user_s = cpu1.first - cpu0.first, r.train_sys_s = cpu1.second - cpu0.second;
-    r.train_step_ms = train_ms, r.infer_step_ms = infer_ms, r.bf16 = bf16 && device.is_cuda();
-    r.train_img_per_s = 1000.0 * double(batch) / r.train_step_ms;
-    r.infer_img_per_s = 1000.0 * double(batch) / r.infer_step_ms;
+    r.train_step_ms = train_ms, r.infer_step_ms = infer_ms, r.bf16 = o.bf16 && o.device.is_cuda();
+    r.precision = trainer->config().train.precision;
+    r.train_img_per_s = 1000.0 * double(o.batch) / r.train_step_ms;
+    r.infer_img_per_s = 1000.0 * double(o.batch) / r.infer_step_ms;
     return r;
 }
 

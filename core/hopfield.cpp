@@ -5,6 +5,7 @@
 #include <limits>
 
 #include <ATen/Parallel.h>
+#include <c10/core/impl/LocalDispatchKeySet.h>
 
 namespace vhmn {
 namespace F = torch::nn::functional;
@@ -86,9 +87,14 @@ struct RetrieveFunction : public torch::autograd::Function<RetrieveFunction> {
     static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& z,
                                                   const torch::Tensor& memory, const torch::Tensor& memory_hat,
                                                   const torch::Tensor& valid, bool masked, bool store_alpha) {
+        // Eq. 1–2 in the bank's precision (fp32; TF32 matmuls where allowed) even under bf16
+        // autocast: a bf16 product would round the logits, up to √L ≈ 17, to steps of 0.125 before
+        // the softmax. The result m is fp32; the next autocast operator casts it again.
+        c10::impl::ExcludeDispatchKeyGuard no_autocast(c10::autocast_dispatch_keyset);
         const double scale = std::sqrt(double(z.size(1)));
-        auto norm = z.norm(2, 1, true).clamp_min(1e-12);  // [P, 1], as F::normalize (eps 1e-12)
-        auto zs = (z / norm * scale).contiguous();          // √L·ẑ
+        const auto zf = z.to(memory.scalar_type());
+        auto norm = zf.norm(2, 1, true).clamp_min(1e-12);  // [P, 1], as F::normalize (eps 1e-12)
+        auto zs = (zf / norm * scale).contiguous();         // √L·ẑ
         torch::Tensor alpha, m;
         retrieve_rows(zs, memory, memory_hat, valid, masked, store_alpha, alpha, m);
         if (!alpha.defined()) alpha = torch::empty({0}, zs.options());

@@ -42,7 +42,9 @@ torch::Tensor source_image(const data::Split& train, int64_t source) {
 data::Split evenly_spaced(const data::Split& split, int64_t n) {
     const int64_t total = split.size();
     if (n <= 0 || n >= total) return split;
-    const auto pick = torch::floor(torch::arange(n, torch::kDouble) * (double(total) / double(n))).to(torch::kLong);
+    // The index lives where the split does (the trainer keeps a GPU run's splits on the GPU).
+    const auto pick = torch::floor(torch::arange(n, torch::kDouble) * (double(total) / double(n)))
+                          .to(split.images.device(), torch::kLong);
     data::Split out;
     out.images = split.images.index_select(0, pick);
     out.labels = split.labels.index_select(0, pick);

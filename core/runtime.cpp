@@ -8,7 +8,9 @@
 #include <sys/resource.h>
 #include <thread>
 
+#include "core/emulated_device.h"
 #include "core/error.h"
+#include "core/torch_compat.h"
 
 namespace vhmn {
 
@@ -75,16 +77,37 @@ torch::Tensor to_device(const torch::Tensor& t, const torch::Device& device) {
 
 torch::Device parse_device(const std::string& name) {
     if (name == "cpu") return torch::kCPU;
+    if (name == "emulated") return emulated_device();  // a CPU-backed stand-in that checks device discipline
     if (name.rfind("cuda", 0) == 0) {
         if (!cuda_available())
             throw ConfigError("--device " + name + ": CUDA is not available in this build/machine");
         try {
             return torch::Device(name);
         } catch (const std::exception&) {
-            throw ConfigError("--device '" + name + "' is not a valid device (cpu, cuda, cuda:N)");
+            throw ConfigError("--device '" + name + "' is not a valid device (cpu, cuda, cuda:N, emulated)");
         }
     }
-    throw ConfigError("--device '" + name + "' is not a valid device (cpu, cuda, cuda:N)");
+    throw ConfigError("--device '" + name + "' is not a valid device (cpu, cuda, cuda:N, emulated)");
+}
+
+std::string device_name(const torch::Device& device) {
+    if (is_emulated(device)) return "emulated";
+    return device.str();
+}
+
+void set_tf32(bool on) { compat::set_cuda_tf32(on); }
+
+bool parse_on_off(const std::string& flag, const std::string& value) {
+    if (value == "on") return true;
+    if (value == "off") return false;
+    throw ConfigError(flag + " must be 'on' or 'off', got '" + value + "'");
+}
+
+std::string precision_name(const torch::Device& device, bool bf16, bool tf32) {
+    if (!device.is_cuda()) return "fp32";
+    std::string p = bf16 ? "bf16 autocast" : "fp32";
+    if (tf32 && compat::cuda_has_tf32(device.has_index() ? device.index() : 0)) p += ", TF32 matmuls";
+    return p;
 }
 
 uint64_t mix_seed(uint64_t seed, uint64_t a, uint64_t stream) {

@@ -40,6 +40,18 @@ int configure_threads(std::optional<int> requested = std::nullopt);
 torch::Device parse_device(const std::string& name);
 bool cuda_available();
 
+/// The name a user gives `device`: "cpu", "cuda:N", or "emulated" (core/emulated_device.h).
+std::string device_name(const torch::Device& device);
+
+/// TF32 in CUDA matrix products and cuDNN convolutions, process-wide (`--tf32 on|off`; on by
+/// default). No effect on the CPU or on a GPU without TF32.
+void set_tf32(bool on);
+/// ConfigError unless `value` is "on" or "off".
+bool parse_on_off(const std::string& flag, const std::string& value);
+/// What a run on `device` computes in: "fp32" on the CPU (bf16 and TF32 are CUDA's); on CUDA
+/// "bf16 autocast" or "fp32", with ", TF32 matmuls" when `tf32` and the GPU has it.
+std::string precision_name(const torch::Device& device, bool bf16, bool tf32);
+
 /// `t` on `device`. A host tensor bound for a GPU is copied from pinned memory without waiting
 /// (non_blocking), so the copy makes no host synchronisation; otherwise a plain .to(device).
 torch::Tensor to_device(const torch::Tensor& t, const torch::Device& device);

@@ -3,6 +3,7 @@
 // and PyTorch's 2.x wheels (CUDA; the supported range is stated in cmake/VhmnDependencies.cmake).
 // VHMN_TORCH_CUDA is defined by the build when the libtorch found has CUDA (torch_cuda).
 #include <ATen/Context.h>
+#include <ATen/ops/_foreach_mul.h>
 #include <ATen/autocast_mode.h>
 #include <c10/util/Exception.h>
 #include <torch/optim/optimizer.h>
@@ -27,6 +28,27 @@ inline constexpr bool kBuiltWithCuda = true;
 #else
 inline constexpr bool kBuiltWithCuda = false;
 #endif
+
+/// c10::Allocator (core/emulated_device.cpp): allocate() is const in 1.13 and not in 2.x, where
+/// copy_data() is also pure virtual (both changed in 2.3; built and checked with 1.13 and 2.11).
+#if VHMN_TORCH_AT_LEAST(2, 3)
+#define VHMN_ALLOCATE_CONST
+#define VHMN_ALLOCATOR_COPY_DATA \
+    void copy_data(void* dest, const void* src, std::size_t count) const override { default_copy_data(dest, src, count); }
+#else
+#define VHMN_ALLOCATE_CONST const
+#define VHMN_ALLOCATOR_COPY_DATA
+#endif
+
+/// ts[i] *= scale for a 0-dim tensor `scale` on their device: one multi-tensor operator from 2.1,
+/// one operator per tensor before (no host read either way).
+inline void foreach_mul_by_tensor(at::TensorList ts, const at::Tensor& scale) {
+#if VHMN_TORCH_AT_LEAST(2, 1)
+    at::_foreach_mul_(ts, scale);
+#else
+    for (const auto& t : ts) const_cast<at::Tensor&>(t).mul_(scale.to(t.scalar_type()));
+#endif
+}
 
 /// Turn bf16 autocast for CUDA on or off (the API changed in 2.4).
 inline void set_cuda_autocast_bf16(bool on) {
@@ -69,6 +91,18 @@ private:
 inline void set_cuda_tf32(bool allow) {
     at::globalContext().setAllowTF32CuBLAS(allow);
     at::globalContext().setAllowTF32CuDNN(allow);
+}
+
+/// Whether CUDA device `index` has TF32 tensor cores (compute capability 8.0 or later); false in a
+/// build without CUDA.
+inline bool cuda_has_tf32(int index) {
+#ifdef VHMN_TORCH_CUDA
+    int major = 0;
+    return cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, index) == cudaSuccess && major >= 8;
+#else
+    (void)index;
+    return false;
+#endif
 }
 
 /// CUDA's synchronisation debug mode: 0 off, 1 warn, 2 throw on every host synchronisation.

@@ -53,19 +53,20 @@ void to_json(nlohmann::json& j, const TrainConfig& c) {
     j = {{"epochs", c.epochs}, {"batch", c.batch}, {"lr", c.lr}, {"weight_decay", c.weight_decay},
          {"optimizer", c.optimizer}, {"warmup_epochs", c.warmup_epochs}, {"min_lr", c.min_lr},
          {"grad_clip", c.grad_clip}, {"seed", c.seed}, {"device", c.device}, {"bf16", c.bf16},
-         {"log_every", c.log_every}, {"eval_batch", c.eval_batch}, {"checkpoint_every", c.checkpoint_every},
+         {"tf32", c.tf32}, {"precision", c.precision}, {"log_every", c.log_every}, {"eval_batch", c.eval_batch}, {"checkpoint_every", c.checkpoint_every},
          {"world_size", c.world_size}};
 }
 
 void from_json(const nlohmann::json& j, TrainConfig& c) {
     reject_unknown(j, {"epochs", "batch", "lr", "weight_decay", "optimizer", "warmup_epochs", "min_lr",
-                       "grad_clip", "seed", "device", "bf16", "log_every", "eval_batch", "checkpoint_every", "world_size"},
+                       "grad_clip", "seed", "device", "bf16", "tf32", "precision", "log_every", "eval_batch", "checkpoint_every", "world_size"},
                    "train config");
     read(j, "epochs", c.epochs), read(j, "batch", c.batch), read(j, "lr", c.lr);
     read(j, "weight_decay", c.weight_decay), read(j, "optimizer", c.optimizer);
     read(j, "warmup_epochs", c.warmup_epochs), read(j, "min_lr", c.min_lr);
     read(j, "grad_clip", c.grad_clip), read(j, "seed", c.seed), read(j, "device", c.device);
-    read(j, "bf16", c.bf16), read(j, "log_every", c.log_every), read(j, "eval_batch", c.eval_batch);
+    read(j, "bf16", c.bf16), read(j, "tf32", c.tf32), read(j, "precision", c.precision);
+    read(j, "log_every", c.log_every), read(j, "eval_batch", c.eval_batch);
     read(j, "checkpoint_every", c.checkpoint_every), read(j, "world_size", c.world_size);
 }
 

@@ -24,6 +24,8 @@ struct TrainConfig {
     uint64_t seed = 0;
     std::string device = "cpu";    ///< "cpu", "cuda", "cuda:N"
     bool bf16 = true;              ///< bf16 autocast on CUDA (ignored on CPU)
+    bool tf32 = true;              ///< TF32 matmuls/convolutions on CUDA GPUs that have it (ignored on CPU)
+    std::string precision;         ///< what ran, written by the trainer: "fp32", "bf16 autocast, TF32" …
     int64_t log_every = 10;        ///< steps between progress reports
     int64_t eval_batch = 500;
     int64_t checkpoint_every = 0;  ///< also checkpoint every N steps within an epoch (0: at epoch ends only)

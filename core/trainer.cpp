@@ -16,6 +16,7 @@
 #include "core/torch_compat.h"
 #include "core/train/data_parallel.h"
 #include "core/train/distributed.h"
+#include "core/train/optimizer.h"
 
 namespace vhmn {
 namespace fs = std::filesystem;
@@ -64,19 +65,6 @@ public:
 private:
     bool on_;
 };
-
-/// Scale gradients so their global L2 norm is at most `max_norm` (as torch.nn.utils.clip_grad_norm_),
-/// without reading the norm on the host: libtorch's C++ version returns it as a double, which is a
-/// synchronisation per step on a GPU.
-void clip_grad_norm_on_device(const std::vector<torch::Tensor>& params, double max_norm) {
-    std::vector<torch::Tensor> grads, norms;
-    for (const auto& p : params)
-        if (p.grad().defined()) grads.push_back(p.grad()), norms.push_back(p.grad().norm(2).to(torch::kFloat));
-    if (grads.empty()) return;
-    auto total = torch::stack(norms).norm(2);
-    auto coef = (max_norm / (total + 1e-6)).clamp_max(1.0);
-    for (auto& g : grads) g.mul_(coef.to(g.scalar_type()));
-}
 
 torch::Tensor per_channel(const std::vector<double>& v, const torch::Device& device) {
     std::vector<float> f(v.begin(), v.end());
@@ -180,6 +168,7 @@ Trainer::Trainer(RunConfig config, data::Split train, data::Split test, AugmentF
     config_.model.validate();
     config_.train.validate();
     config_.train.world_size = group_ ? group_->world() : 1;
+    config_.train.precision = precision_name(device_, config_.train.bf16, config_.train.tf32);
     if (group_ && config_.train.batch % group_->world() != 0)
         throw ConfigError("--batch " + std::to_string(config_.train.batch) + " is the global batch of all " +
                           std::to_string(group_->world()) + " ranks: it must divide by the world size (each rank "
@@ -192,7 +181,7 @@ Trainer::Trainer(RunConfig config, data::Split train, data::Split test, AugmentF
     if (lo < 0 || hi >= config_.model.classes)
         throw ConfigError("training labels span [" + std::to_string(lo) + ", " + std::to_string(hi) +
                           "] but the model has " + std::to_string(config_.model.classes) + " classes");
-    if (device_.is_cuda()) {
+    if (!device_.is_cpu()) {
         // A GPU-resident uint8 dataset: batches are gathered and augmented on the device.
         for (auto* split : {&train_, &test_}) {
             split->images = split->images.to(device_);
@@ -200,18 +189,13 @@ Trainer::Trainer(RunConfig config, data::Split train, data::Split test, AugmentF
             split->index = split->index.to(device_);
         }
     }
+    normalize_ = std::make_unique<ImageNormalizer>(config_.data.mean, config_.data.std, device_);
     torch::manual_seed(config_.train.seed);  // initial weights
     model_ = make_model(config_.model);
     model_->to(device_);
     model_->refresh_memory();
     if (group_) dp_ = std::make_unique<dist::DataParallel>(*group_, model_);
-    const auto& t = config_.train;
-    if (t.optimizer == "adamw")
-        optimizer_ = std::make_unique<torch::optim::AdamW>(
-            model_->parameters(), torch::optim::AdamWOptions(t.lr).weight_decay(t.weight_decay));
-    else
-        optimizer_ = std::make_unique<torch::optim::Adam>(
-            model_->parameters(), torch::optim::AdamOptions(t.lr).weight_decay(t.weight_decay));
+    optimizer_ = make_optimizer(model_->parameters(), config_.train);
     if (!run_dir_.empty() && writer_) {
         std::error_code ec;
         fs::create_directories(run_dir_, ec);
@@ -295,26 +279,68 @@ void Trainer::resume() {
     }
 }
 
+torch::Tensor Trainer::step(const torch::Tensor& global_idx, uint64_t write_seed, bool log_now) {
+    const auto& t = config_.train;
+    const int rank = group_ ? group_->rank() : 0, world = group_ ? group_->world() : 1;
+    // With set_sync_debug(), a step that is not a logging step runs under CUDA's sync debug mode.
+    SyncDebugScope sync_check(device_.is_cuda() && !log_now ? sync_debug_ : 0);
+    // The global batch, and this rank's contiguous part of it.
+    const int64_t m = global_idx.size(0);
+    const auto [lo, hi] = dist::rank_slice(m, rank, world);
+    auto idx = global_idx.slice(0, lo, hi);
+    const int64_t bs = hi - lo;
+    // Augmentation draws come from a stream of their own per (step, rank): a run resumed within an
+    // epoch continues with exactly the draws it would have made.
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(mix_seed(t.seed, uint64_t(step_), 2 + uint64_t(rank)));
+    const int64_t spe = steps_per_epoch();
+    set_lr(scheduled_lr(t, step_, spe));
+    VHMNImpl* memory = model_->memory_model();
+    if (memory) memory->set_record_stats(log_now);
+    clear_grads(model_->parameters());
+    torch::Tensor sums;  // this rank's {Σ loss·m, Σ correct}
+    if (bs > 0) {
+        auto images = to_device(train_.images.index_select(0, idx), device_).to(torch::kFloat).div_(255.0);
+        auto batch = augment_(images, train_.labels.index_select(0, idx), train_.index.index_select(0, idx), gen);
+        auto x = (*normalize_)(batch.images);
+        WriteContext ctx{batch.write_labels, batch.write_indices, step_, write_seed};
+        torch::Tensor loss, logits;
+        {
+            compat::CudaAutocastBf16 autocast(t.bf16 && device_.is_cuda());
+            logits = model_->forward(x, &ctx);
+            // This rank's loss sum over the global batch count: summed over ranks, the gradient is
+            // the single-process gradient of the batch mean.
+            loss = -(to_device(batch.targets, device_) * torch::log_softmax(logits.to(torch::kFloat), 1)).sum() /
+                   double(m);
+        }
+        loss.backward();
+        auto hits = logits.argmax(1).eq(to_device(batch.accuracy_labels, device_)).sum();
+        sums = torch::stack({loss.detach().to(torch::kDouble) * double(m), hits.to(torch::kDouble)});
+    }
+    if (dp_) dp_->all_reduce_grads(bs == 0);
+    if (t.grad_clip > 0) clip_grad_norm_on_device(model_->parameters(), t.grad_clip);
+    optimizer_->step();
+    if (dp_) dp_->gather_bank_writes(m, step_);
+    model_->commit_memory();
+    ++step_;
+    return sums;
+}
+
 double Trainer::train_epoch(int64_t epoch, const TrainCallbacks& cb, TrainControl* control,
                             bool& stopped, double& train_acc) {
     const auto& t = config_.train;
     const int64_t n = train_.size(), spe = steps_per_epoch(), total = t.epochs * spe;
-    const int rank = group_ ? group_->rank() : 0, world = group_ ? group_->world() : 1;
     const uint64_t write_seed = mix_seed(t.seed, epoch, 0);  // bank token choice (write_token_keys)
     // The epoch's order is drawn on the host and copied to the data's device once per epoch. It
     // depends on (seed, epoch) only: every rank, and a resumed run, sees the same order.
     auto order_gen = at::make_generator<at::CPUGeneratorImpl>(mix_seed(t.seed, epoch, 1));
     auto order = to_device(torch::randperm(n, order_gen, torch::kInt64), train_.images.device());
-    const ImageNormalizer normalize(config_.data.mean, config_.data.std, device_);
     model_->train();
     // Loss and correct counts accumulate on the device and are read at logging steps only: the
     // step itself makes no host synchronisation (see host_reads()). With several ranks the window
     // is summed over ranks there, with a stop vote, so every rank reports and decides the same.
-    const auto acc_opts = torch::TensorOptions(torch::kDouble).device(device_);
-    auto window_sums = torch::zeros({2}, acc_opts);  // Σ loss·b, Σ correct (of this rank's images)
+    auto window_sums = torch::zeros({2}, torch::TensorOptions(torch::kDouble).device(device_));
     int64_t window_seen = 0;  // images of the window, all ranks (every rank knows each global batch size)
-    double loss_sum = resume_from_.loss, correct = resume_from_.correct;
-    int64_t seen = resume_from_.seen;
+    EpochProgress sums = resume_from_;
     const int64_t first = resume_from_.batch;
     resume_from_ = {};
     auto window_start = Clock::now();
@@ -326,107 +352,77 @@ double Trainer::train_epoch(int64_t epoch, const TrainCallbacks& cb, TrainContro
         }
         const bool checkpoint_now = t.checkpoint_every > 0 && (step_ + 1) % t.checkpoint_every == 0 && b < spe - 1;
         const bool log_now = (step_ + 1) % t.log_every == 0 || b == spe - 1 || checkpoint_now;
-        // With set_sync_debug(), a step that is not a logging step runs under CUDA's sync debug mode.
-        SyncDebugScope sync_check(device_.is_cuda() && !log_now ? sync_debug_ : 0);
-        // The global batch, and this rank's contiguous part of it.
         auto global_idx = order.slice(0, b * t.batch, std::min(n, (b + 1) * t.batch));
-        const int64_t m = global_idx.size(0);
-        const auto [lo, hi] = dist::rank_slice(m, rank, world);
-        auto idx = global_idx.slice(0, lo, hi);
-        const int64_t bs = hi - lo;
-        // Augmentation draws come from a stream of their own per (step, rank): a run resumed
-        // within an epoch continues with exactly the draws it would have made.
-        auto gen = at::make_generator<at::CPUGeneratorImpl>(mix_seed(t.seed, uint64_t(step_), 2 + uint64_t(rank)));
-        const double lr = scheduled_lr(t, step_, spe);
-        set_lr(lr);
-        VHMNImpl* memory = model_->memory_model();
-        if (memory) memory->set_record_stats(log_now);
-        optimizer_->zero_grad();
-        if (bs > 0) {
-            auto images = to_device(train_.images.index_select(0, idx), device_).to(torch::kFloat).div_(255.0);
-            auto batch = augment_(images, train_.labels.index_select(0, idx), train_.index.index_select(0, idx), gen);
-            auto x = normalize(batch.images);
-            WriteContext ctx{batch.write_labels, batch.write_indices, step_, write_seed};
-            torch::Tensor loss, logits;
-            {
-                compat::CudaAutocastBf16 autocast(t.bf16 && device_.is_cuda());
-                logits = model_->forward(x, &ctx);
-                // This rank's loss sum over the global batch count: summed over ranks, the gradient
-                // is the single-process gradient of the batch mean.
-                loss = -(to_device(batch.targets, device_) * torch::log_softmax(logits.to(torch::kFloat), 1)).sum() /
-                       double(m);
-            }
-            loss.backward();
-            auto hits = logits.argmax(1).eq(to_device(batch.accuracy_labels, device_)).sum();
-            window_sums += torch::stack({loss.detach().to(torch::kDouble) * double(m), hits.to(torch::kDouble)});
-        }
-        window_seen += m;
         try {
-            if (dp_) dp_->all_reduce_grads(bs == 0);
-            if (t.grad_clip > 0) clip_grad_norm_on_device(model_->parameters(), t.grad_clip);
-            optimizer_->step();
-            if (dp_) dp_->gather_bank_writes(m, step_);
+            auto s = step(global_idx, write_seed, log_now);
+            if (s.defined()) window_sums += s;
         } catch (const dist::DistError& e) {
             throw dist::DistError(std::string(e.what()) + " — at step " + std::to_string(step_ + 1) + " (epoch " +
                                   std::to_string(epoch + 1) + ")" +
                                   (run_dir_.empty() ? "" : "; " + run_dir_ + " resumes from its last checkpoint with --resume"));
         }
-        model_->commit_memory();
-        ++step_;
-        if (log_now) {
-            // The one read of a logging step: loss and accuracy of the window (of every rank).
-            ++host_reads_;
-            bool stop_vote = false;
-            torch::Tensor w;
-            if (group_) {
-                const double vote = control && control->stop_requested() ? 1.0 : 0.0;
-                std::vector<torch::Tensor> v{torch::cat({window_sums, torch::full({1}, vote, acc_opts)}).to(group_->device())};
-                group_->all_reduce_sum(v, "the progress reduction");
-                w = v[0].to(torch::kCPU);
-                stop_vote = w.data_ptr<double>()[2] > 0;
-            } else {
-                w = window_sums.to(torch::kCPU);
-            }
-            const double window_loss = w.data_ptr<double>()[0], window_correct = w.data_ptr<double>()[1];
-            if (!std::isfinite(window_loss))
-                throw TrainingError("loss became " + std::to_string(window_loss / double(window_seen)) +
-                                    " by step " + std::to_string(step_) + " (epoch " + std::to_string(epoch + 1) +
-                                    "; checked every " + std::to_string(t.log_every) + " steps" +
-                                    (group_ ? ", on the sum over all ranks" : "") + "); the run on disk "
-                                    "is the last checkpoint — resume with a lower --lr");
-            loss_sum += window_loss, correct += window_correct, seen += window_seen;
-            window_sums.zero_();
-            model_->update_fill_counts();
-            const double dt = std::chrono::duration<double>(Clock::now() - window_start).count();
-            const double per_step =
-                std::chrono::duration<double>(Clock::now() - epoch_start).count() / double(b + 1 - first);
-            StepStats s;
-            s.step = step_, s.total_steps = total, s.epoch = epoch, s.epochs = t.epochs;
-            s.epoch_progress = double(epoch) + double(b + 1) / double(spe);
-            s.loss = window_loss / double(window_seen);
-            s.accuracy = 100.0 * window_correct / double(window_seen);
-            s.lr = lr;
-            s.images_per_s = dt > 0 ? double(window_seen) / dt : 0;
-            s.eta_s = per_step * double(total - step_) + last_eval_seconds_ * double(t.epochs - epoch);
-            if (memory) {
-                for (const auto& [l, g] : memory->betas()) s.beta_local.push_back(l), s.beta_global.push_back(g);
-                for (const auto& [l, g] : memory->retrieval_entropies())
-                    s.entropy_local.push_back(l), s.entropy_global.push_back(g);
-            }
-            history_.steps.push_back(s);
-            if (cb.on_step) cb.on_step(s);
-            window_seen = 0;
-            window_start = Clock::now();
-            if (checkpoint_now) save_checkpoint({b + 1, loss_sum, correct, seen});
-            if (stop_vote) {  // a rank was asked to stop: all stop here, the last checkpoint stays
-                stopped = true;
-                return 0;
-            }
+        window_seen += global_idx.size(0);
+        if (!log_now) continue;
+        const auto w = read_window(window_sums, control);  // the one host read of a logging step
+        if (!std::isfinite(w.loss))
+            throw TrainingError("loss became " + std::to_string(w.loss / double(window_seen)) + " by step " +
+                                std::to_string(step_) + " (epoch " + std::to_string(epoch + 1) + "; checked every " +
+                                std::to_string(t.log_every) + " steps" + (group_ ? ", on the sum over all ranks" : "") +
+                                "); the run on disk is the last checkpoint — resume with a lower --lr");
+        sums.loss += w.loss, sums.correct += w.correct, sums.seen += window_seen;
+        window_sums.zero_();
+        model_->update_fill_counts();
+        const double dt = std::chrono::duration<double>(Clock::now() - window_start).count();
+        const double per_step = std::chrono::duration<double>(Clock::now() - epoch_start).count() / double(b + 1 - first);
+        StepStats s = step_stats(epoch, b, w, window_seen, dt);
+        s.eta_s = per_step * double(total - step_) + last_eval_seconds_ * double(t.epochs - epoch);
+        history_.steps.push_back(s);
+        if (cb.on_step) cb.on_step(s);
+        window_seen = 0;
+        window_start = Clock::now();
+        if (checkpoint_now) save_checkpoint({b + 1, sums.loss, sums.correct, sums.seen});
+        if (w.stop_vote) {  // a rank was asked to stop: all stop here, the last checkpoint stays
+            stopped = true;
+            return 0;
         }
     }
     if (auto* memory = model_->memory_model()) memory->set_record_stats(false);
-    train_acc = 100.0 * correct / double(seen);
-    return loss_sum / double(seen);
+    train_acc = 100.0 * sums.correct / double(sums.seen);
+    return sums.loss / double(sums.seen);
+}
+
+Trainer::Window Trainer::read_window(const torch::Tensor& window_sums, TrainControl* control) {
+    ++host_reads_;
+    Window w;
+    torch::Tensor h;
+    if (group_) {
+        const double vote = control && control->stop_requested() ? 1.0 : 0.0;
+        std::vector<torch::Tensor> v{torch::cat({window_sums, torch::full({1}, vote, window_sums.options())}).to(group_->device())};
+        group_->all_reduce_sum(v, "the progress reduction");
+        h = v[0].to(torch::kCPU);
+        w.stop_vote = h.data_ptr<double>()[2] > 0;
+    } else {
+        h = window_sums.to(torch::kCPU);
+    }
+    w.loss = h.data_ptr<double>()[0], w.correct = h.data_ptr<double>()[1];
+    return w;
+}
+
+StepStats Trainer::step_stats(int64_t epoch, int64_t batch, const Window& w, int64_t seen, double seconds) {
+    const auto& t = config_.train;
+    const int64_t spe = steps_per_epoch();
+    StepStats s;
+    s.step = step_, s.total_steps = t.epochs * spe, s.epoch = epoch, s.epochs = t.epochs;
+    s.epoch_progress = double(epoch) + double(batch + 1) / double(spe);
+    s.loss = w.loss / double(seen);
+    s.accuracy = 100.0 * w.correct / double(seen);
+    s.lr = scheduled_lr(t, step_ - 1, spe);
+    s.images_per_s = seconds > 0 ? double(seen) / seconds : 0;
+    if (VHMNImpl* memory = model_->memory_model()) {
+        for (const auto& [l, g] : memory->betas()) s.beta_local.push_back(l), s.beta_global.push_back(g);
+        for (const auto& [l, g] : memory->retrieval_entropies()) s.entropy_local.push_back(l), s.entropy_global.push_back(g);
+    }
+    return s;
 }
 
 TrainOutcome Trainer::run(const TrainCallbacks& cb, TrainControl* control) {
@@ -434,6 +430,7 @@ TrainOutcome Trainer::run(const TrainCallbacks& cb, TrainControl* control) {
     if (cb.on_message)
         for (const auto& line : notices_) cb.on_message(line);
     notices_.clear();
+    if (device_.is_cuda()) set_tf32(t.tf32);  // process-wide, as the run's config says
     if ((epochs_done_ > 0 || resume_from_.batch > 0) && cb.on_message)
         cb.on_message(resume_from_.batch > 0 ? "resuming within epoch " + std::to_string(epochs_done_ + 1) + " at batch " +
                                               std::to_string(resume_from_.batch + 1) + " of " +

@@ -110,6 +110,15 @@ public:
     /// last epoch checkpoint stays the resumable state).
     TrainOutcome run(const TrainCallbacks& callbacks = {}, TrainControl* control = nullptr);
 
+    /// One optimizer step on the training images at positions `global_idx` of the training split
+    /// (the whole global batch; with several ranks this rank takes its contiguous part):
+    /// augmentation, forward with bank writes staged, loss, backward, gradient all-reduce, clipping,
+    /// optimizer step, bank commit. `write_seed` picks the tokens written (one per epoch in
+    /// training); `log_now` records retrieval statistics. Returns this rank's {Σ loss·m, Σ correct}
+    /// as a device tensor (undefined when this rank had no images); reads nothing on the host.
+    /// run() calls it; benchmarks call it directly.
+    torch::Tensor step(const torch::Tensor& global_idx, uint64_t write_seed, bool log_now);
+
     /// A line for the user, emitted through on_message when run() starts (e.g. how a resume began).
     void add_notice(std::string line) { notices_.push_back(std::move(line)); }
 
@@ -142,6 +151,13 @@ private:
         double loss = 0, correct = 0;
         int64_t seen = 0;
     };
+    /// A logging step's window read back: loss·images and correct (summed over ranks), stop vote.
+    struct Window {
+        double loss = 0, correct = 0;
+        bool stop_vote = false;
+    };
+    Window read_window(const torch::Tensor& window_sums, TrainControl* control);
+    StepStats step_stats(int64_t epoch, int64_t batch, const Window& w, int64_t seen, double seconds);
     /// `within`: a checkpoint inside an epoch (--checkpoint-every) records where it stands.
     void save_checkpoint(const EpochProgress& within);
     void save_checkpoint() { save_checkpoint(EpochProgress{}); }
@@ -157,6 +173,7 @@ private:
     AugmentFn augment_;
     std::string run_dir_;
     torch::Device device_;
+    std::unique_ptr<ImageNormalizer> normalize_;
     Model model_{nullptr};
     std::unique_ptr<torch::optim::Optimizer> optimizer_;
     History history_;

@@ -34,3 +34,15 @@ inline std::string diff_message(const torch::Tensor& a, const torch::Tensor& b) 
 
 #define VHMN_VERIFY_CLOSE(a, b, tol) \
     QVERIFY2(::vhmn::test::all_close((a), (b), (tol)), ::vhmn::test::diff_message((a), (b)).c_str())
+
+/// Runs `stmt`; an exception fails the test with its message (instead of aborting the whole suite,
+/// as one escaping a Qt Test slot does), so one device-mixing error is reported where it happens.
+#define VHMN_NO_THROW(stmt)                                                    \
+    do {                                                                       \
+        try {                                                                  \
+            stmt;                                                              \
+        } catch (const std::exception& e_) {                                   \
+            QFAIL(qPrintable(QString("threw: ") + QString::fromStdString(       \
+                std::string(e_.what()).substr(0, std::string(e_.what()).find('\n'))))); \
+        }                                                                      \
+    } while (0)

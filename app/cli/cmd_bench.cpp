@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/bench_data.h"
+#include "app/experiment.h"
 #include "app/cli/commands.h"
 #include "core/bench.h"
 #include "core/runtime.h"
@@ -61,6 +62,7 @@ void add_bench(CLI::App& app) {
         std::string preset = "cpu-tiny", arch = "vhmn", device = "cpu";
         int64_t batch = 256, steps = 10;
         bool json = false, fp32 = false;
+        std::string tf32 = "on";
         double peak_tflops = 989.0;  // H100/H200 SXM dense bf16
         int threads = 0;
         app::DataBenchRequest data;  // --data mode
@@ -73,10 +75,12 @@ void add_bench(CLI::App& app) {
         ->check(CLI::IsMember(arch_names()));
     cmd->add_option("--batch", o->batch, "Batch size")->check(CLI::Range(int64_t(1), int64_t(1) << 20));
     cmd->add_option("--steps", o->steps, "Timed steps (after 2 warm-up steps)")->check(CLI::Range(int64_t(1), int64_t(100000)));
-    cmd->add_option("--device", o->device, "cpu, cuda or cuda:N");
+    cmd->add_option("--device", o->device, "cpu, cuda or cuda:N (emulated: a CPU stand-in for a GPU that refuses device mixing, for tests)");
     cmd->add_option("--threads", o->threads, "CPU threads")->check(CLI::Range(1, 4096));
     cmd->add_flag("--json", o->json, "Print one JSON object");
     cmd->add_flag("--fp32", o->fp32, "On CUDA: no bf16 autocast (training's default is bf16)");
+    cmd->add_option("--tf32", o->tf32, "On CUDA GPUs that have it: TF32 matmuls and convolutions (default on, as training)")
+        ->check(CLI::IsMember({"on", "off"}));
     cmd->add_option("--peak-tflops", o->peak_tflops, "Peak TFLOP/s for the MFU figure (default 989: H100/H200 dense bf16)")
         ->check(CLI::Range(1e-3, 1e6));
     auto& d = o->data;
@@ -87,14 +91,20 @@ void add_bench(CLI::App& app) {
     cmd->add_option("--eval-images", d.eval_images, "With --data: test images evaluated (0: all)")
         ->check(CLI::Range(int64_t(0), int64_t(1) << 40));
     cmd->add_option("--eval-batch", d.eval_batch, "With --data: evaluation batch")->check(CLI::Range(int64_t(1), int64_t(1) << 20));
-    cmd->add_option("--augment", d.augment, "With --data: augmentation recipe of the training slice")
+    cmd->add_option("--augment", d.augment, "Augmentation of the training steps: none, basic, paper (default: paper, "
+                                            "as `vhmn train`) or imagenet")
         ->check(CLI::IsMember(data::AugmentConfig::recipe_names()));
     cmd->callback([o, cmd] {
         const int threads = configure_threads(o->threads > 0 ? std::optional<int>(o->threads) : std::nullopt);
         if (!o->data.data.empty()) return bench_data(*o, threads, cmd->count("--batch") > 0);
         const auto device = parse_device(o->device);
         const ModelConfig cfg = preset(o->preset, o->arch);
-        const BenchResult r = benchmark(cfg, o->batch, o->steps, device, !o->fp32);
+        BenchOptions bo;
+        bo.batch = o->batch, bo.steps = o->steps, bo.device = device, bo.bf16 = !o->fp32;
+        bo.tf32 = parse_on_off("--tf32", o->tf32);
+        if (o->data.augment != "none")
+            bo.augment = app::make_augment_fn(data::AugmentConfig::recipe(o->data.augment), cfg.classes);
+        const BenchResult r = benchmark(cfg, bo);
         // Model FLOPs utilisation: a training step costs ~3 forward passes (forward + 2× backward).
         const double mfu = 3.0 * double(forward_flops(cfg)) * r.train_img_per_s / (o->peak_tflops * 1e12);
         if (o->json) {
@@ -108,14 +118,22 @@ void add_bench(CLI::App& app) {
             j["train_user_s"] = r.train_user_s, j["train_sys_s"] = r.train_sys_s;
             j["allocator"] = configure_allocator().description;
             j["bf16"] = r.bf16, j["mfu"] = mfu, j["peak_tflops"] = o->peak_tflops;
+            j["augment"] = o->data.augment, j["precision"] = r.precision;
+            // ops_per_step: the calls the step itself makes (our code and the autograd engine's
+            // backward nodes); ops_per_step_all adds the calls operators make inside other operators.
+            j["ops_per_step"] = r.ops_per_step, j["ops_per_step_all"] = r.ops_per_step_all;
+            j["ops_counted_on"] = r.ops_device;
+            j["ops_by_name"] = r.ops_by_name;
             std::cout << j.dump(2) << "\n";
         } else {
             std::printf("%s %s on %s (%d threads%s), batch %lld, mean of %lld steps:\n"
                         "  training  %9.1f img/s  (%.1f ms/step; MFU %.2f %% of %.0f TFLOP/s)\n"
-                        "  inference %9.1f img/s  (%.1f ms/step)\n",
+                        "  inference %9.1f img/s  (%.1f ms/step)\n"
+                        "  %lld ATen operator calls per training step, %lld with nested calls (augment %s; counted on %s)\n",
                         arch_display_name(o->arch).c_str(), o->preset.c_str(), o->device.c_str(), threads, r.bf16 ? ", bf16 autocast" : "",
                         (long long)r.batch, (long long)r.steps, r.train_img_per_s, r.train_step_ms, 100.0 * mfu,
-                        o->peak_tflops, r.infer_img_per_s, r.infer_step_ms);
+                        o->peak_tflops, r.infer_img_per_s, r.infer_step_ms, (long long)r.ops_per_step, (long long)r.ops_per_step_all,
+                        o->data.augment.c_str(), r.ops_device.c_str());
         }
     });
 }

@@ -12,7 +12,7 @@ namespace vhmn::cli {
 
 void add_eval(CLI::App& app) {
     struct Opts {
-        std::string dir, data, device = "cpu", edit;
+        std::string dir, data, device = "cpu", edit, tf32 = "on";
         std::vector<std::string> data_dirs;
         bool json = false, allow_other = false;
         int threads = 0;
@@ -28,14 +28,17 @@ void add_eval(CLI::App& app) {
     cmd->add_flag("--allow-other-data", o->allow_other,
                   "Evaluate even when the test split is not the run's (a loud warning instead of an error)");
     cmd->add_flag("--json", o->json, "Print one JSON object (top1, top5, loss)");
-    cmd->add_option("--device", o->device, "cpu, cuda or cuda:N");
+    cmd->add_option("--device", o->device, "cpu, cuda or cuda:N (emulated: a CPU stand-in for a GPU that refuses device mixing, for tests)");
     cmd->add_option("--threads", o->threads, "CPU threads")->check(CLI::Range(1, 4096));
+    cmd->add_option("--tf32", o->tf32, "On CUDA GPUs that have it: TF32 matmuls and convolutions (default on)")
+        ->check(CLI::IsMember({"on", "off"}));
     cmd->add_option("--batch", o->batch, "Evaluation batch")->check(CLI::Range(int64_t(1), int64_t(1) << 20));
     cmd->add_option("--edit", o->edit, "Apply the memory edit RUN/edits/NAME.json at inference (see `vhmn edit`)");
     cmd->add_option("--iterations", o->iterations, "Refinement iterations T at inference")->check(CLI::Range(0, 64));
     cmd->callback([o] {
         configure_threads(o->threads > 0 ? std::optional<int>(o->threads) : std::nullopt);
         const auto device = parse_device(o->device);
+        set_tf32(parse_on_off("--tf32", o->tf32));
         app::OpenOptions opts;
         opts.allow_other_data = o->allow_other;
         opts.data_dirs = o->data_dirs;

@@ -35,7 +35,7 @@ void add_figure_pack(CLI::App& app) {
     cmd->add_option("--branch", o->branch, "Fig. 5 branch: local or global")->check(CLI::IsMember({"local", "global"}));
     cmd->add_option("--seed", o->seed, "Seed of the corruptions");
     cmd->add_option("--batch", o->batch, "Images per forward pass")->check(CLI::Range(int64_t(1), int64_t(1) << 20));
-    cmd->add_option("--device", o->device, "cpu, cuda or cuda:N");
+    cmd->add_option("--device", o->device, "cpu, cuda or cuda:N (emulated: a CPU stand-in for a GPU that refuses device mixing, for tests)");
     cmd->add_option("--threads", o->threads, "CPU threads")->check(CLI::Range(1, 4096));
     cmd->callback([o] {
         configure_threads(o->threads > 0 ? std::optional<int>(o->threads) : std::nullopt);

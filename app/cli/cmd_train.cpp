@@ -21,6 +21,7 @@ void add_train(CLI::App& app) {
         // A distributed launch: torchrun's environment, or these flags (which win over it).
         int dist_rank = -1, dist_world = -1, dist_local_rank = -1, master_port = -1;
         std::string master_addr, dist_backend = "auto";
+        std::string tf32 = "on";
         double dist_timeout = 300;
     };
     auto o = std::make_shared<Opts>();
@@ -43,7 +44,9 @@ void add_train(CLI::App& app) {
     cmd->add_option("--iterations", o->iterations, "Refinement iterations T")->check(CLI::Range(0, 64));
     cmd->add_option("--augment", o->augment, "Augmentation recipe")->check(CLI::IsMember({"none", "basic", "paper", "imagenet"}));
     cmd->add_option("--label-smoothing", r.augment.label_smoothing, "Label smoothing")->check(CLI::Range(0.0, 0.99));
-    cmd->add_option("--device", r.train.device, "cpu, cuda or cuda:N");
+    cmd->add_option("--device", r.train.device, "cpu, cuda or cuda:N (emulated: a CPU stand-in for a GPU that refuses device mixing, for tests)");
+    cmd->add_option("--tf32", o->tf32, "On CUDA GPUs that have it: TF32 matmuls and convolutions (default on; recorded "
+                                       "in config.json with the precision used)")->check(CLI::IsMember({"on", "off"}));
     cmd->add_option("--seed", r.train.seed, "Random seed");
     cmd->add_option("--threads", o->threads, "CPU threads (default: all cores, or $VHMN_THREADS)")->check(CLI::Range(1, 4096));
     cmd->add_option("--log-every", r.train.log_every, "Steps between progress lines")->check(CLI::Range(int64_t(1), int64_t(1) << 30));
@@ -66,6 +69,7 @@ void add_train(CLI::App& app) {
     cmd->callback([o, cmd] {
         auto& r = o->req;
         const int threads = configure_threads(o->threads > 0 ? std::optional<int>(o->threads) : std::nullopt);
+        r.train.tf32 = parse_on_off("--tf32", o->tf32);
         const double smoothing = r.augment.label_smoothing;
         r.augment = data::AugmentConfig::recipe(o->augment);
         if (cmd->count("--label-smoothing")) r.augment.label_smoothing = smoothing;

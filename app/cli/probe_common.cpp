@@ -18,8 +18,10 @@ void add_common(CLI::App* cmd, CommonOpts& o) {
                                       "own, found by fingerprint in --data-dir when it moved)");
     cmd->add_option("--data-dir", o.data_dirs, "Where to look for the run's dataset by fingerprint (datasets or "
                                                "folders of datasets; also $VHMN_DATA_DIR)");
-    cmd->add_option("--device", o.device, "cpu, cuda or cuda:N");
+    cmd->add_option("--device", o.device, "cpu, cuda or cuda:N (emulated: a CPU stand-in for a GPU that refuses device mixing, for tests)");
     cmd->add_option("--threads", o.threads, "CPU threads")->check(CLI::Range(1, 4096));
+    cmd->add_option("--tf32", o.tf32, "On CUDA GPUs that have it: TF32 matmuls and convolutions (default on)")
+        ->check(CLI::IsMember({"on", "off"}));
     cmd->add_option("--batch", o.batch, "Images per forward pass")->check(CLI::Range(int64_t(1), int64_t(1) << 20));
     cmd->add_option("--limit", o.limit, "Probe N test images evenly spaced over the split (0: all)")
         ->check(CLI::Range(int64_t(0), int64_t(1) << 40));
@@ -31,6 +33,7 @@ void add_common(CLI::App* cmd, CommonOpts& o) {
 Session open(const CommonOpts& o, bool provenance) {
     configure_threads(o.threads > 0 ? std::optional<int>(o.threads) : std::nullopt);
     const auto device = parse_device(o.device);
+    set_tf32(parse_on_off("--tf32", o.tf32));
     app::OpenOptions opts;
     opts.data_dirs = o.data_dirs;
     Session s{device, app::open_run(o.dir, o.data, device, opts), {}, 0};

@@ -16,6 +16,7 @@ struct CommonOpts {
     std::vector<std::string> data_dirs;
     std::string dir, data, device = "cpu";
     std::string edit;  ///< RUN/edits/<edit>.json applied at inference (empty: none)
+    std::string tf32 = "on";
     int threads = 0;
     int64_t batch = 250, limit = 0;
     bool json = false;

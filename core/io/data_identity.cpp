@@ -32,11 +32,11 @@ data::Split reorder_split(const data::Split& split, const std::vector<int64_t>& 
     if (int64_t(order.size()) != split.size())
         throw std::invalid_argument("reorder_split: " + std::to_string(order.size()) + " positions for " +
                                     std::to_string(split.size()) + " images");
-    const auto idx = torch::tensor(order, torch::kLong);
+    const auto idx = torch::tensor(order, torch::kLong).to(split.images.device());
     data::Split out;
     out.images = split.images.index_select(0, idx).contiguous();
     out.labels = split.labels.index_select(0, idx).contiguous();
-    out.index = torch::arange(split.size(), torch::kLong);
+    out.index = torch::arange(split.size(), torch::TensorOptions(torch::kLong).device(split.images.device()));
     return out;
 }
 

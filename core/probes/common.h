@@ -38,7 +38,8 @@ inline void check_input(const ProbeInput& in) {
     if (in.batch < 1) throw ConfigError("probe: batch must be >= 1");
 }
 
-/// Calls fn(begin, end, images01 on CPU, labels on CPU) per batch, with progress and cancel.
+/// Calls fn(begin, end, images01 where the split is, labels on the CPU) per batch, with progress
+/// and cancel. The probes accumulate their counts on the host, so the labels are always there.
 template <typename Fn>
 void for_batches(const ProbeInput& in, const ProbeControl& control, const std::string& what, Fn&& fn) {
     const int64_t n = in.test.size();
@@ -46,7 +47,7 @@ void for_batches(const ProbeInput& in, const ProbeControl& control, const std::s
         if (control.cancel && control.cancel->load()) throw ProbeCancelled();
         const int64_t e = std::min(n, s + in.batch);
         auto x = in.test.images.slice(0, s, e).to(torch::kFloat).div_(255.0);
-        auto y = in.test.labels.slice(0, s, e);
+        auto y = in.test.labels.slice(0, s, e).to(torch::kCPU);
         fn(s, e, x, y);
         if (control.progress) control.progress(double(e) / double(n), what);
     }

@@ -51,7 +51,7 @@ bool in_scope(const MemoryEdit& e, int64_t block, Branch branch) {
 
 torch::Tensor isin(const torch::Tensor& values, const std::vector<int64_t>& set) {
     if (set.empty()) return torch::zeros_like(values, torch::kBool);
-    return torch::isin(values, torch::tensor(set, torch::kInt64));
+    return torch::isin(values, torch::tensor(set, torch::kInt64).to(values.device()));
 }
 
 void check_slot_refs(VHMN& model, const MemoryEdit& edit) {

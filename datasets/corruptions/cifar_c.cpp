@@ -86,9 +86,10 @@ torch::Tensor corrupt_batch(const torch::Tensor& images, const torch::Tensor& in
     if (images.dim() != 4 || images.scalar_type() != torch::kUInt8 || (images.size(1) != 1 && images.size(1) != 3))
         throw ConfigError("corrupt: expected uint8 images [N, 1 or 3, H, W]");
     if (index.numel() != images.size(0)) throw ConfigError("corrupt: one index per image needed");
-    auto in = images.contiguous();
+    // OpenCV works on host memory: images on a device come over and go back.
+    auto in = images.to(torch::kCPU).contiguous();
     auto out = torch::empty_like(in);
-    auto idx = index.to(torch::kLong).contiguous();
+    auto idx = index.to(torch::kCPU, torch::kLong).contiguous();
 #ifdef VHMN_WITH_OPENCV
     const int c = int(in.size(1)), h = int(in.size(2)), w = int(in.size(3));
     const int64_t per = int64_t(c) * h * w, kind = c_corruption_index(corruption);
@@ -102,7 +103,7 @@ torch::Tensor corrupt_batch(const torch::Tensor& images, const torch::Tensor& in
                         corrupt_detail::image_seed(seed, kind, ix[i]));
     });
 #endif
-    return out;
+    return out.to(images.device());
 }
 
 torch::Tensor corrupt_image(const torch::Tensor& image, const std::string& corruption, int severity, uint64_t seed,
@@ -114,7 +115,8 @@ torch::Tensor corrupt_image(const torch::Tensor& image, const std::string& corru
 // ---- generated source -----------------------------------------------------------------------------
 GeneratedCorruptions::GeneratedCorruptions(Split split, uint64_t seed, std::string dataset_name)
     : split_(std::move(split)), seed_(seed), dataset_(std::move(dataset_name)) {
-    if (!split_.index.defined()) split_.index = torch::arange(split_.size(), torch::kLong);
+    if (!split_.index.defined())
+        split_.index = torch::arange(split_.size(), torch::TensorOptions(torch::kLong).device(split_.images.device()));
 }
 
 std::string GeneratedCorruptions::description() const {
