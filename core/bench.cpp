@@ -82,18 +82,28 @@ BenchResult benchmark(const ModelConfig& cfg, const BenchOptions& o) {
     const auto cpu1 = process_cpu_seconds();
     BenchResult r;
     if (o.count_ops) {
-        // On the CPU, count on the emulated device: the same step with the GPU's code path.
-        std::unique_ptr<Trainer> emulated = o.device.is_cpu() ? bench_trainer(cfg, o, emulated_device()) : nullptr;
-        Trainer& t = emulated ? *emulated : *trainer;
+        // Counted on the emulated device where it can train, whatever device is benchmarked: the
+        // GPU's code path, and it tells the calls that run a kernel from views (fp32: no autocast
+        // casts). Elsewhere (a CUDA build) the dispatches are counted on the benchmarked device.
+        const bool emulate = emulated_backward_works();
+        auto emulated = emulate ? bench_trainer(cfg, o, emulated_device()) : nullptr;
+        Trainer& t = emulate ? *emulated : *trainer;
         t.model()->train();
         for (int64_t s = 0; s < 2; ++s) t.step(positions(s, o.batch, t.device()), 0, false);
         sync(t.device());
-        OpCounter ops(/*by_name=*/true);
+        const int64_t kernels0 = emulated_kernel_ops();
+        const auto names0 = emulated_kernel_ops_by_name();
+        OpCounter ops;
         t.step(positions(2, o.batch, t.device()), 0, false);
         sync(t.device());
-        r.ops_per_step = ops.top_level(), r.ops_per_step_all = ops.all();
+        r.ops_per_step = emulate ? emulated_kernel_ops() - kernels0 : -1;
+        r.ops_top_level = ops.top_level(), r.ops_all = ops.all();
         r.ops_device = device_name(t.device());
-        r.ops_by_name = ops.by_name();
+        for (const auto& [name, n] : emulated_kernel_ops_by_name()) {
+            const auto it = names0.find(name);
+            const int64_t d = n - (it == names0.end() ? 0 : it->second);
+            if (d > 0) r.ops_by_name[name] = d;
+        }
     }
     Model model = trainer->model();
     model->eval();

@@ -29,15 +29,18 @@ struct BenchResult {
     std::string precision;  ///< "fp32", "bf16 autocast, TF32 matmuls" …
     int64_t batch = 0, steps = 0;
     double train_user_s = 0, train_sys_s = 0;  ///< CPU time of all training steps (warm-up included)
-    /// ATen operator calls of one training step (after two warm-up steps); −1 when not counted.
-    /// ops_per_step: the calls the step makes from outside any operator (our code, and the autograd
-    /// engine running backward nodes), each one a dispatch and, on a GPU, at least one launch unless
-    /// it only makes a view; ops_per_step_all adds the calls operators make inside other operators
-    /// (every call the profiler records). On the CPU they are counted on the emulated device, whose
-    /// code path is the GPU's (the CPU's fused retrieval issues small products of its own).
-    int64_t ops_per_step = -1, ops_per_step_all = -1;
+    /// ATen operator calls of one training step (after two warm-up steps), counted on the emulated
+    /// device (core/emulated_device.h), whose code path is the GPU's; −1 when not counted. A CUDA
+    /// build cannot train there (emulated_backward_works()): it counts the dispatches and the
+    /// nested calls on the benchmarked device and leaves ops_per_step −1.
+    /// ops_per_step: the calls that run a device kernel — what a GPU launches, the launch overhead
+    /// of a step (views and allocations left out; fp32, so no autocast casts);
+    /// ops_top_level: every call the step makes from outside any operator (our code, and the
+    /// autograd engine running backward nodes), views included: the dispatches;
+    /// ops_all: with the calls operators make inside other operators (all the profiler records).
+    int64_t ops_per_step = -1, ops_top_level = -1, ops_all = -1;
     std::string ops_device;  ///< where they were counted: "cuda:0", "emulated"
-    std::map<std::string, int64_t> ops_by_name;  ///< top-level calls of that step per operator name
+    std::map<std::string, int64_t> ops_by_name;  ///< that step's kernel calls per operator name
 };
 
 /// `steps` timed steps of each kind after 2 warm-up steps (banks are filled by the warm-up), timed

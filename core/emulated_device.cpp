@@ -27,7 +27,18 @@ namespace {
 
 constexpr c10::DeviceType kType = c10::DeviceType::XPU;
 constexpr c10::DispatchKey kKey = c10::DispatchKey::XPU;
-std::atomic<int64_t> g_ops{0};
+std::atomic<int64_t> g_ops{0}, g_kernel_ops{0};
+std::mutex g_names_mutex;
+std::map<std::string, int64_t> g_kernel_names;
+
+/// True for an operator that runs no kernel on a GPU: a view (a result aliasing an argument it does
+/// not write) or an allocation.
+bool metadata_only(const c10::FunctionSchema& schema) {
+    for (const auto& r : schema.returns())
+        if (r.alias_info() && !r.alias_info()->isWrite()) return true;
+    const auto& n = schema.name();
+    return n == "aten::empty" || n == "aten::empty_strided" || n == "aten::resize_" || n == "aten::set_";
+}
 
 void free_block(void* p) { std::free(p); }
 
@@ -123,7 +134,9 @@ void check_devices(const c10::FunctionSchema& schema, const std::vector<c10::IVa
 /// copy_ between the host and the device: a CPU copy between the two memories.
 void copy_between(const std::string& name, torch::jit::Stack* stack, size_t nargs) {
     auto args = torch::jit::last(stack, nargs);
-    const at::Tensor src = args[0].toTensor(), dst = args[1].toTensor();
+    // _copy_from(self = source, dst), copy_(self = destination, src)
+    const bool into_self = name == "aten::copy_";
+    const at::Tensor src = args[into_self ? 1 : 0].toTensor(), dst = args[into_self ? 0 : 1].toTensor();
     if (name == "aten::_copy_from_and_resize" && dst.sizes() != src.sizes()) dst.resize_(src.sizes());
     auto d = on_device(dst) ? cpu_alias(dst) : dst;
     d.copy_(on_device(src) ? cpu_alias(src) : src);
@@ -186,6 +199,11 @@ void cpu_implementation(const c10::OperatorHandle& op, const std::string& name, 
 
 void fallback(const c10::OperatorHandle& op, torch::jit::Stack* stack) {
     ++g_ops;
+    if (!metadata_only(op.schema())) {
+        ++g_kernel_ops;
+        std::lock_guard<std::mutex> lock(g_names_mutex);
+        ++g_kernel_names[op.schema().name()];
+    }
     // The CPU kernel and the copies are this operator's implementation, not more operator calls:
     // profilers and operator counts (core/op_count.h) see one call, as on a GPU.
     at::RecordFunctionGuard not_recorded(false);
@@ -196,7 +214,8 @@ void fallback(const c10::OperatorHandle& op, torch::jit::Stack* stack) {
         auto view = torch::jit::last(stack, nargs);
         check_devices(schema, std::vector<c10::IValue>(view.begin(), view.end()));
     }
-    if (name == "aten::_copy_from" || name == "aten::_copy_from_and_resize") return copy_between(name, stack, nargs);
+    if (name == "aten::_copy_from" || name == "aten::_copy_from_and_resize" || name == "aten::copy_")
+        return copy_between(name, stack, nargs);
     if (name == "aten::set_") return set_storage(schema, stack, nargs);
 
     // Device tensors → CPU aliases; remember whose memory each alias is, and the written ones.
@@ -283,7 +302,9 @@ void register_backend() {
     library->fallback(torch::CppFunction::makeFromBoxedFunction<&fallback>());
     // Operators whose default implementation for other backends is an error, not a dispatch.
     static auto* aten = new torch::Library(torch::Library::IMPL, "aten", kKey, __FILE__, __LINE__);
-    for (const char* op : {"convolution_overrideable", "convolution_backward_overrideable"})
+    // copy_: libtorch 2.x implements it for every backend, through a per-device kernel table that
+    // has no entry for this one.
+    for (const char* op : {"convolution_overrideable", "convolution_backward_overrideable", "copy_"})
         aten->impl(op, torch::CppFunction::makeFromBoxedFunction<&fallback>());
 }
 
@@ -303,6 +324,15 @@ const bool g_registered_at_start = (emulated_device(), true);
 
 bool is_emulated(const torch::Device& device) { return device.type() == kType; }
 
+bool emulated_backward_works() { return !compat::kBuiltWithCuda; }
+
 int64_t emulated_ops() { return g_ops.load(); }
+
+int64_t emulated_kernel_ops() { return g_kernel_ops.load(); }
+
+std::map<std::string, int64_t> emulated_kernel_ops_by_name() {
+    std::lock_guard<std::mutex> lock(g_names_mutex);
+    return g_kernel_names;
+}
 
 }  // namespace vhmn

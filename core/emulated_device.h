@@ -17,6 +17,9 @@
 //
 // It occupies libtorch's XPU device slot (neither Debian's libtorch nor PyTorch's CUDA wheels have
 // XPU kernels), so it prints as "xpu:0"; users name it "emulated".
+#include <map>
+#include <string>
+
 #include <torch/torch.h>
 
 namespace vhmn {
@@ -28,7 +31,20 @@ torch::Device emulated_device();
 /// True for the emulated device (once registered).
 bool is_emulated(const torch::Device& device);
 
+/// Whether backward passes run on it: in a build without CUDA. libtorch 2.x's autograd engine,
+/// built with CUDA, asks CUDA for the stream of every accelerator tensor it accumulates, which
+/// fails where no GPU driver is (and is not to be trusted where one is); forward-only work
+/// (evaluation, probes, the inspector) runs in every build.
+bool emulated_backward_works();
+
 /// Operations the emulated device has run through its CPU fallback so far (all threads).
 int64_t emulated_ops();
+
+/// Of those, the ones that would run a kernel on a GPU (views and allocations left out): what a
+/// training step launches, counted without one.
+int64_t emulated_kernel_ops();
+
+/// The same, per operator name.
+std::map<std::string, int64_t> emulated_kernel_ops_by_name();
 
 }  // namespace vhmn

@@ -119,9 +119,9 @@ void add_bench(CLI::App& app) {
             j["allocator"] = configure_allocator().description;
             j["bf16"] = r.bf16, j["mfu"] = mfu, j["peak_tflops"] = o->peak_tflops;
             j["augment"] = o->data.augment, j["precision"] = r.precision;
-            // ops_per_step: the calls the step itself makes (our code and the autograd engine's
-            // backward nodes); ops_per_step_all adds the calls operators make inside other operators.
-            j["ops_per_step"] = r.ops_per_step, j["ops_per_step_all"] = r.ops_per_step_all;
+            // See BenchResult: kernel calls (what a GPU launches), top-level dispatches, every call.
+            j["ops_per_step"] = r.ops_per_step, j["ops_per_step_top_level"] = r.ops_top_level;
+            j["ops_per_step_all"] = r.ops_all;
             j["ops_counted_on"] = r.ops_device;
             j["ops_by_name"] = r.ops_by_name;
             std::cout << j.dump(2) << "\n";
@@ -129,10 +129,10 @@ void add_bench(CLI::App& app) {
             std::printf("%s %s on %s (%d threads%s), batch %lld, mean of %lld steps:\n"
                         "  training  %9.1f img/s  (%.1f ms/step; MFU %.2f %% of %.0f TFLOP/s)\n"
                         "  inference %9.1f img/s  (%.1f ms/step)\n"
-                        "  %lld ATen operator calls per training step, %lld with nested calls (augment %s; counted on %s)\n",
+                        "  %lld kernel calls per training step; %lld top-level ATen calls, %lld with nested ones (augment %s; counted on %s)\n",
                         arch_display_name(o->arch).c_str(), o->preset.c_str(), o->device.c_str(), threads, r.bf16 ? ", bf16 autocast" : "",
                         (long long)r.batch, (long long)r.steps, r.train_img_per_s, r.train_step_ms, 100.0 * mfu,
-                        o->peak_tflops, r.infer_img_per_s, r.infer_step_ms, (long long)r.ops_per_step, (long long)r.ops_per_step_all,
+                        o->peak_tflops, r.infer_img_per_s, r.infer_step_ms, (long long)r.ops_per_step, (long long)r.ops_top_level, (long long)r.ops_all,
                         o->data.augment.c_str(), r.ops_device.c_str());
         }
     });
