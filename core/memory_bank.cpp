@@ -80,66 +80,90 @@ MemoryBankImpl::StagedWrites MemoryBankImpl::take_staged() {
     return w;
 }
 
-int64_t MemoryBankImpl::commit() {
-    if (staged_.empty()) return 0;
-    if (host_key_ != valid.data_ptr()) refresh();
-    torch::NoGradGuard no_grad;
-    // Everything stays on the bank's device: no host synchronisation (a training step's commit).
+namespace {
+
+/// Ring-buffer placement of one batch of writes with labels `lab` [n] into G banks of one shape
+/// whose class cursors are `cursors` [G, classes]: the r-th write of class c (r counted within this
+/// batch, in staging order) goes to slot c·per_class + (cursor_c + r) mod per_class. Ranks come
+/// from sorting the writes by (class, position), so the placement needs no host loop. When a batch
+/// writes a slot twice the later write wins (it is the newer entry): write r of class c is
+/// overwritten when a write r + per_class of that class follows. written [G, K]: the slots a write
+/// fills; from [G, K]: which write; cursor_after [G, classes].
+struct Placement {
+    torch::Tensor written, from, cursor_after;
+};
+
+/// The same elements in the same memory (stage() keeps a detached alias of what it is given).
+bool same_memory(const torch::Tensor& a, const torch::Tensor& b) {
+    return a.data_ptr() == b.data_ptr() && a.sizes() == b.sizes() && a.strides() == b.strides() &&
+           a.scalar_type() == b.scalar_type() && a.device() == b.device();
+}
+
+Placement place(const torch::Tensor& lab, const torch::Tensor& cursors, int64_t per_class, int64_t slots) {
+    const int64_t n = lab.numel(), G = cursors.size(0), classes = cursors.size(1);
+    auto ar = torch::arange(n, lab.options());
+    auto grouped = std::get<1>((lab * n + ar).sort());  // write indices, by class then staging order
+    auto counts = torch::zeros({classes}, lab.options()).scatter_add_(0, lab, torch::ones_like(lab));
+    auto starts = counts.cumsum(0) - counts;             // first grouped position of each class
+    auto rank = torch::empty_like(lab).scatter_(0, grouped, ar - starts.index_select(0, lab.index_select(0, grouped)));
+    auto slot = lab * per_class + (cursors.index_select(1, lab) + rank).remainder(per_class);  // [G, n]
+    auto last = (counts.index_select(0, lab) - rank).le(per_class);                            // [n]
+    // Surviving writes have distinct slots; the others all go to a spare entry K of their bank with
+    // the same value, so the scatter's result does not depend on the order it runs in.
+    auto base = torch::arange(G, lab.options()).mul(slots + 1).unsqueeze(1);  // [G, 1]
+    auto target = torch::where(last, slot, torch::full_like(slot, slots)) + base;
+    auto writer = torch::full({G * (slots + 1)}, -1, lab.options())
+                      .scatter_(0, target.reshape({-1}), torch::where(last, ar, torch::full_like(ar, -1)).expand({G, n}).reshape({-1}))
+                      .view({G, slots + 1})
+                      .slice(1, 0, slots);
+    return {writer.ge(0), writer.clamp_min(0), (cursors + counts).remainder(per_class)};
+}
+
+}  // namespace
+
+MemoryBankImpl::Write MemoryBankImpl::staged_write() {
     const auto dev = memory.device();
-    std::vector<torch::Tensor> vecs, labs, srcs, rws, cls, stp;
+    Write w;
+    w.step = staged_.front().step;
+    std::vector<torch::Tensor> vecs, labs, srcs, rws, cls;
     for (const auto& s : staged_) {
+        TORCH_CHECK(s.step == w.step, "bank commit: writes of several steps are staged");
         vecs.push_back(s.vectors.to(dev, memory.scalar_type()));
         labs.push_back(to_device(s.labels, dev));
         srcs.push_back(to_device(s.sources, dev));
         rws.push_back(to_device(s.rows, dev));
         cls.push_back(to_device(s.cols, dev));
-        stp.push_back(torch::full({s.vectors.size(0)}, s.step, torch::TensorOptions(torch::kInt64).device(dev)));
     }
     staged_.clear();
-    auto lab = torch::cat(labs);
-    const int64_t n = lab.numel();
-    if (n == 0) return 0;
-    if (lab.is_cpu()) {  // free on the CPU; CUDA runs check their labels once, when training starts
-        const int64_t lo = lab.min().item<int64_t>(), hi = lab.max().item<int64_t>();
+    // One staged batch (a training step's): its tensors as they are, no copy.
+    auto one = [](std::vector<torch::Tensor>& v) { return v.size() == 1 ? v.front() : torch::cat(v); };
+    w.vectors = one(vecs), w.labels = one(labs), w.sources = one(srcs), w.rows = one(rws), w.cols = one(cls);
+    if (w.labels.is_cpu() && w.labels.numel() > 0) {  // free on the CPU; CUDA runs check their labels once, when training starts
+        const int64_t lo = w.labels.min().item<int64_t>(), hi = w.labels.max().item<int64_t>();
         for (int64_t c : {lo, hi})
             if (c < 0 || c >= classes_)
                 throw std::out_of_range("memory bank: label " + std::to_string(c) + " outside [0, " +
                                         std::to_string(classes_) + ")");
     }
-    // Ring-buffer placement in staging order: the r-th write of class c (r counted within this
-    // commit) goes to slot c·per_class + (cursor_c + r) mod per_class. Ranks come from sorting the
-    // writes by (class, position), so the placement needs no host loop.
-    auto ar = torch::arange(n, lab.options());
-    auto grouped = std::get<1>((lab * n + ar).sort());  // write indices, by class then staging order
-    auto counts = torch::zeros({classes_}, lab.options()).scatter_add_(0, lab, torch::ones_like(lab));
-    auto starts = counts.cumsum(0) - counts;             // first grouped position of each class
-    auto rank = torch::empty_like(lab).scatter_(0, grouped, ar - starts.index_select(0, lab.index_select(0, grouped)));
-    auto slot = lab * per_class_ + (cursor.index_select(0, lab) + rank).remainder(per_class_);
-    // When one commit writes a slot twice the later write wins (it is the newer entry): write r of
-    // class c is overwritten when a write r + per_class of that class follows in the same commit.
-    auto last = (counts.index_select(0, lab) - rank).le(per_class_);
-    // Surviving writes have distinct slots; the others all go to a spare entry K with the same
-    // value, so the scatter's result does not depend on the order it runs in.
-    auto writer = torch::full({slots_ + 1}, -1, lab.options())
-                      .scatter_(0, torch::where(last, slot, torch::full_like(slot, slots_)),
-                                torch::where(last, ar, torch::full_like(ar, -1)))
-                      .slice(0, 0, slots_);
-    auto written = writer.ge(0);  // [K]
-    auto from = writer.clamp_min(0);
+    return w;
+}
+
+void MemoryBankImpl::store(const Write& w, const torch::Tensor& written, const torch::Tensor& from,
+                           const torch::Tensor& cursor_after) {
+    // Each buffer takes its new entries where `written`, in place (where() into the buffer itself).
     auto put = [&](torch::Tensor& buf, const torch::Tensor& values) {
-        auto mask = buf.dim() == 2 ? written.unsqueeze(1) : written;
-        buf.copy_(torch::where(mask, values.index_select(0, from), buf));
+        at::where_out(buf, buf.dim() == 2 ? written.unsqueeze(1) : written, values.index_select(0, from), buf);
     };
-    put(memory, torch::cat(vecs));
-    put(label, lab);
-    put(source, torch::cat(srcs));
-    put(row, torch::cat(rws));
-    put(col, torch::cat(cls));
-    put(step, torch::cat(stp));
+    put(memory, w.vectors);
+    put(label, w.labels);
+    put(source, w.sources);
+    put(row, w.rows);
+    put(col, w.cols);
+    step.masked_fill_(written, w.step);  // one step per commit
     valid.logical_or_(written);
-    cursor.copy_((cursor + counts).remainder(per_class_));
+    cursor.copy_(cursor_after);
     ++version_;
-    if (dev.is_cpu()) {
+    if (memory.device().is_cpu()) {
         filled_ = valid.sum().item<int64_t>();  // exact, and free on the CPU
     } else if (!(filled_exact_ && filled_ == slots_)) {
         // On a GPU the count would cost a synchronisation: keep a lower bound (the bank now holds at
@@ -147,7 +171,47 @@ int64_t MemoryBankImpl::commit() {
         filled_ = std::max<int64_t>(filled_, 1);
         filled_exact_ = false;
     }
-    return n;
+}
+
+int64_t MemoryBankImpl::commit() { return commit_all({this}); }
+
+int64_t MemoryBankImpl::commit_all(const std::vector<MemoryBankImpl*>& banks) {
+    torch::NoGradGuard no_grad;
+    // Everything stays on the banks' device: no host synchronisation (a training step's commit).
+    std::vector<std::pair<MemoryBankImpl*, Write>> todo;
+    for (auto* b : banks) {
+        if (b->staged_.empty()) continue;
+        if (b->host_key_ != b->valid.data_ptr()) b->refresh();
+        auto w = b->staged_write();
+        if (w.labels.numel() > 0) todo.emplace_back(b, std::move(w));
+    }
+    int64_t stored = 0;
+    std::vector<bool> done(todo.size(), false);
+    for (size_t i = 0; i < todo.size(); ++i) {
+        if (done[i]) continue;
+        // The group of bank i: same shape and device, the same labels tensor.
+        auto* first = todo[i].first;
+        const auto& lab = todo[i].second.labels;
+        std::vector<size_t> group;
+        for (size_t j = i; j < todo.size(); ++j) {
+            auto* b = todo[j].first;
+            if (done[j] || b->slots_ != first->slots_ || b->per_class_ != first->per_class_ ||
+                b->classes_ != first->classes_ || b->memory.device() != first->memory.device() ||
+                !same_memory(todo[j].second.labels, lab))
+                continue;
+            group.push_back(j), done[j] = true;
+        }
+        std::vector<torch::Tensor> cursors;
+        for (size_t j : group) cursors.push_back(todo[j].first->cursor);
+        const auto p = place(lab, group.size() == 1 ? cursors.front().unsqueeze(0) : torch::stack(cursors),
+                             first->per_class_, first->slots_);
+        for (size_t g = 0; g < group.size(); ++g) {
+            auto& [bank, w] = todo[group[g]];
+            bank->store(w, p.written[int64_t(g)], p.from[int64_t(g)], p.cursor_after[int64_t(g)]);
+            stored += w.labels.numel();
+        }
+    }
+    return stored;
 }
 
 BankView MemoryBankImpl::view() {

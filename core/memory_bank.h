@@ -47,6 +47,10 @@ public:
                int64_t step);
     /// Apply staged writes in the order they were staged. Returns the number of vectors stored.
     int64_t commit();
+    /// commit() on each bank, with one ring-buffer placement for the banks of one shape whose
+    /// staged labels are one tensor (the same memory) (a model's blocks: one batch's labels), computed for all of
+    /// them at once: the same result, a fraction of the operator calls. Returns the vectors stored.
+    static int64_t commit_all(const std::vector<MemoryBankImpl*>& banks);
     /// Drop staged writes (e.g. after a failed step).
     void discard_staged();
     /// Staged writes, concatenated in staging order.
@@ -96,6 +100,16 @@ public:
     torch::Tensor cursor;  // [classes] int64: next slot offset within each class region
 
 private:
+    /// The banks' single staged batch as one write (a commit of several staged batches concatenates them).
+    struct Write {
+        torch::Tensor vectors, labels, sources, rows, cols;
+        int64_t step = -1;
+    };
+    Write staged_write();
+    /// Stores `w` where `written` [K] marks the slots it fills, slot j from write from[j]; then the
+    /// class cursors become `cursor_after` [classes].
+    void store(const Write& w, const torch::Tensor& written, const torch::Tensor& from, const torch::Tensor& cursor_after);
+
     int64_t slots_, dim_, classes_, per_class_;
     struct Staged {
         torch::Tensor vectors, labels, sources, rows, cols;

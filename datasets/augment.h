@@ -145,9 +145,12 @@ bool aug_op_signed(AugOp op);
 torch::Tensor apply_aug_op(const torch::Tensor& x, AugOp op, const torch::Tensor& magnitude);
 
 /// Per-sample op: ops [B] int64 (an AugOp value, or −1 for "nothing"), magnitudes [B] as in
-/// apply_aug_op. Loops over the op types; each type is applied to its samples in one batched call.
+/// apply_aug_op: each image as apply_aug_op would make it. Each op family runs once on the whole
+/// batch with every image's own parameters, so a round costs a fixed number of operator calls.
 torch::Tensor apply_aug_ops(const torch::Tensor& x, const torch::Tensor& ops,
                             const torch::Tensor& magnitudes);
+/// The same with the ops and magnitudes on the host (as AutoAugment and RandAugment draw them).
+torch::Tensor apply_aug_ops(const torch::Tensor& x, const std::vector<int64_t>& ops, const std::vector<double>& magnitudes);
 
 /// AutoAugment with torchvision's CIFAR-10 policy (25 sub-policies of two (op, p, bin) steps,
 /// 10 magnitude bins), nearest interpolation, zero fill. Per sample: a uniform sub-policy; each

@@ -110,18 +110,25 @@ torch::Tensor color(const torch::Tensor& x, const torch::Tensor& factor) {
     return blend(x, grayscale(x), f);
 }
 
-torch::Tensor sharpness(const torch::Tensor& x, const torch::Tensor& factor) {
-    check_batch(x, "sharpness");
-    auto f = per_sample(factor, x, "sharpness");
+namespace {
+/// Sharpness's degenerate image: the interior smoothed (PIL's SMOOTH kernel), the border as is.
+torch::Tensor smoothed(const torch::Tensor& x) {
     const int64_t c = x.size(1), h = x.size(2), w = x.size(3);
-    if (h <= 2 || w <= 2 || x.size(0) == 0) return x;
     auto kernel = torch::ones({3, 3}, x.options());
     kernel[1][1] = 5.0;
     kernel = (kernel / 13.0).expand({c, 1, 3, 3}).contiguous();
     auto smooth = F::conv2d(x, kernel, F::Conv2dFuncOptions().groups(c));
     auto degenerate = x.clone();
     degenerate.slice(2, 1, h - 1).slice(3, 1, w - 1).copy_(smooth);
-    return blend(x, degenerate, f);
+    return degenerate;
+}
+}  // namespace
+
+torch::Tensor sharpness(const torch::Tensor& x, const torch::Tensor& factor) {
+    check_batch(x, "sharpness");
+    auto f = per_sample(factor, x, "sharpness");
+    if (x.size(2) <= 2 || x.size(3) <= 2 || x.size(0) == 0) return x;
+    return blend(x, smoothed(x), f);
 }
 
 torch::Tensor posterize(const torch::Tensor& x, const torch::Tensor& bits) {
@@ -364,21 +371,120 @@ torch::Tensor apply_aug_op(const torch::Tensor& x, AugOp op, const torch::Tensor
     return x;
 }
 
+namespace {
+
+/// The per-sample parameters of one round, on x's device, in x's dtype as the single-op functions
+/// make them (a magnitude is turned into a factor in double, then converted, as per_sample() does).
+struct RoundParams {
+    torch::Tensor op;     // [n] int64
+    torch::Tensor m;      // [n] magnitude, x's dtype
+    torch::Tensor m_one;  // [n] 1 + magnitude (blend factors)
+    torch::Tensor m_int;  // [n] trunc(magnitude) (translations, posterize bits)
+    torch::Tensor m_255;  // [n] magnitude / 255 (solarize threshold)
+    mutable torch::Tensor is_op[kAugOpCount];  // [n] bool per op, made when first asked
+    const torch::Tensor& is(AugOp o) const {
+        auto& t = is_op[static_cast<int64_t>(o)];
+        if (!t.defined()) t = op.eq(static_cast<int64_t>(o));
+        return t;
+    }
+};
+
+RoundParams round_params(const std::vector<int64_t>& ops, const std::vector<double>& mags, const torch::Tensor& x) {
+    const int64_t n = int64_t(ops.size());
+    // One upload: [5, n] double, rows: op, m, 1 + m, trunc(m), m / 255.
+    auto host = torch::empty({5, n}, torch::kDouble);
+    auto h = host.accessor<double, 2>();
+    for (int64_t s = 0; s < n; ++s) {
+        const double m = mags[size_t(s)];
+        h[0][s] = double(ops[size_t(s)]), h[1][s] = m, h[2][s] = 1.0 + m, h[3][s] = std::trunc(m), h[4][s] = m / 255.0;
+    }
+    auto dev = to_device(host, x.device());
+    auto vals = dev.slice(0, 1).to(x.scalar_type());
+    return {dev[0].to(torch::kLong), vals[0], vals[1], vals[2], vals[3]};
+}
+
+/// One round's affine ops (shear, translate, rotate) for the whole batch in one resampling; each
+/// image's matrix is the one its own op's function builds (identity for the others).
+torch::Tensor affine_round(const torch::Tensor& x, const RoundParams& p) {
+    const auto &rot = p.is(AugOp::Rotate), &shx = p.is(AugOp::ShearX), &shy = p.is(AugOp::ShearY);
+    const auto &tx_op = p.is(AugOp::TranslateX), &ty_op = p.is(AugOp::TranslateY);
+    auto rad = p.m * (kPi / 180.0);
+    auto cs = rad.cos(), sn = rad.sin();
+    const double h = double(x.size(2)), w = double(x.size(3));
+    auto one = torch::ones_like(p.m), zero = torch::zeros_like(p.m);
+    auto a = torch::where(rot, cs, one);
+    auto b = torch::where(rot, -sn, torch::where(shx, p.m, zero));
+    auto tx = torch::where(shx, p.m * (h / 2.0), torch::where(tx_op, -p.m_int, zero));
+    auto c = torch::where(rot, sn, torch::where(shy, p.m, zero));
+    auto ty = torch::where(shy, p.m * (w / 2.0), torch::where(ty_op, -p.m_int, zero));
+    return affine_inverse(x, a, b, tx, c, a, ty);
+}
+
+}  // namespace
+
 torch::Tensor apply_aug_ops(const torch::Tensor& x, const torch::Tensor& ops, const torch::Tensor& magnitudes) {
     check_batch(x, "apply_aug_ops");
     const int64_t n = x.size(0);
-    auto op_cpu = ops.reshape({-1}).to(torch::kCPU, torch::kLong);
-    auto mag_cpu = magnitudes.reshape({-1}).to(torch::kCPU, torch::kDouble);
+    auto op_cpu = ops.reshape({-1}).to(torch::kCPU, torch::kLong).contiguous();
+    auto mag_cpu = magnitudes.reshape({-1}).to(torch::kCPU, torch::kDouble).contiguous();
     TORCH_CHECK(op_cpu.numel() == n && mag_cpu.numel() == n, "apply_aug_ops: expected ", n,
                 " ops and magnitudes, got ", op_cpu.numel(), " and ", mag_cpu.numel());
-    auto out = x;
-    for (int64_t t = 1; t < kAugOpCount; ++t) {  // 0 = Identity
-        auto sel = (op_cpu == t).nonzero().reshape({-1});
-        if (sel.numel() == 0) continue;
-        auto idx = to_device(sel, x.device());
-        auto y = apply_aug_op(x.index_select(0, idx), static_cast<AugOp>(t), mag_cpu.index_select(0, sel));
-        out = out.index_copy(0, idx, y.to(out.scalar_type()));
+    const std::vector<int64_t> o(op_cpu.data_ptr<int64_t>(), op_cpu.data_ptr<int64_t>() + n);
+    const std::vector<double> m(mag_cpu.data_ptr<double>(), mag_cpu.data_ptr<double>() + n);
+    return apply_aug_ops(x, o, m);
+}
+
+torch::Tensor apply_aug_ops(const torch::Tensor& x, const std::vector<int64_t>& ops, const std::vector<double>& mags) {
+    check_batch(x, "apply_aug_ops");
+    const int64_t n = x.size(0);
+    TORCH_CHECK(int64_t(ops.size()) == n && int64_t(mags.size()) == n, "apply_aug_ops: expected ", n,
+                " ops and magnitudes, got ", ops.size(), " and ", mags.size());
+    // Each op family runs once on the whole batch (with every image's own parameters) and its
+    // images take the result: a fixed number of operator calls per round, whatever the batch drew.
+    bool present[kAugOpCount] = {};
+    for (int64_t o : ops) {
+        TORCH_CHECK(o < kAugOpCount, "apply_aug_ops: unknown op ", o);
+        if (o > 0) present[o] = true;  // −1 (nothing) and Identity leave the image as it is
     }
+    // Ops that are the identity on this image shape (as their functions make them).
+    if (x.size(1) != 3) present[static_cast<int64_t>(AugOp::Color)] = false;
+    if (x.size(2) <= 2 || x.size(3) <= 2) present[static_cast<int64_t>(AugOp::Sharpness)] = false;
+    auto has = [&](std::initializer_list<AugOp> family) {
+        for (AugOp o : family)
+            if (present[static_cast<int64_t>(o)]) return true;
+        return false;
+    };
+    if (!has({AugOp::ShearX, AugOp::ShearY, AugOp::TranslateX, AugOp::TranslateY, AugOp::Rotate, AugOp::Brightness,
+              AugOp::Color, AugOp::Contrast, AugOp::Sharpness, AugOp::Posterize, AugOp::Solarize,
+              AugOp::AutoContrast, AugOp::Equalize, AugOp::Invert}))
+        return x;
+    const auto p = round_params(ops, mags, x);
+    auto out = x;
+    auto take = [&](std::initializer_list<AugOp> family, const torch::Tensor& y) {
+        torch::Tensor mask;
+        for (AugOp o : family)
+            if (present[static_cast<int64_t>(o)]) mask = mask.defined() ? mask.logical_or(p.is(o)) : p.is(o);
+        out = torch::where(mask.view({-1, 1, 1, 1}), y.to(out.scalar_type()), out);
+    };
+    if (has({AugOp::ShearX, AugOp::ShearY, AugOp::TranslateX, AugOp::TranslateY, AugOp::Rotate}))
+        take({AugOp::ShearX, AugOp::ShearY, AugOp::TranslateX, AugOp::TranslateY, AugOp::Rotate}, affine_round(x, p));
+    if (has({AugOp::Brightness})) take({AugOp::Brightness}, brightness(x, p.m_one));
+    if (has({AugOp::Color, AugOp::Contrast, AugOp::Sharpness})) {
+        // One blend towards each image's own degenerate image: grey, mean grey or smoothed.
+        auto f = p.m_one.view({-1, 1, 1, 1});
+        auto is = [&](AugOp o) { return p.is(o).view({-1, 1, 1, 1}); };
+        torch::Tensor degenerate = x;
+        if (has({AugOp::Sharpness})) degenerate = smoothed(x);
+        if (has({AugOp::Contrast}))
+            degenerate = torch::where(is(AugOp::Contrast), grayscale(x).mean({1, 2, 3}, true), degenerate);
+        if (has({AugOp::Color})) degenerate = torch::where(is(AugOp::Color), grayscale(x), degenerate);
+        take({AugOp::Color, AugOp::Contrast, AugOp::Sharpness}, blend(x, degenerate, f));
+    }
+    if (has({AugOp::Posterize})) take({AugOp::Posterize}, posterize(x, p.m_int));
+    if (has({AugOp::Solarize})) take({AugOp::Solarize}, solarize(x, p.m_255));
+    if (has({AugOp::AutoContrast})) take({AugOp::AutoContrast}, autocontrast(x));
+    if (has({AugOp::Equalize})) take({AugOp::Equalize}, equalize(x));
+    if (has({AugOp::Invert})) take({AugOp::Invert}, invert(x));
     return out;
 }
 

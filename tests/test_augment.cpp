@@ -1,5 +1,7 @@
 // Batched data augmentation (datasets/augment.h): known answers for each op, MixUp/CutMix
 // bookkeeping, determinism, config validation and JSON.
+#include <random>
+
 #include <torch/torch.h>
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -16,6 +18,20 @@ using namespace vhmn;
 using namespace vhmn::data;
 
 namespace {
+
+/// The per-family reference (the implementation before the batched one): each op type applied
+/// by its own function to the images that drew it.
+torch::Tensor apply_aug_ops_reference(const torch::Tensor& x, const std::vector<int64_t>& ops, const std::vector<double>& mags) {
+    auto op = torch::tensor(ops, torch::kLong);
+    auto mag = torch::tensor(mags, torch::kDouble);
+    auto out = x.clone();
+    for (int64_t t = 1; t < kAugOpCount; ++t) {
+        auto sel = (op == t).nonzero().reshape({-1});
+        if (sel.numel() == 0) continue;
+        out.index_copy_(0, sel, apply_aug_op(x.index_select(0, sel), static_cast<AugOp>(t), mag.index_select(0, sel)));
+    }
+    return out;
+}
 
 at::Generator make_gen(uint64_t seed) { return at::make_generator<at::CPUGeneratorImpl>(seed); }
 
@@ -58,6 +74,31 @@ bool message_contains(const std::exception& e, const std::string& what) {
 class TestAugment : public QObject {
     Q_OBJECT
 private Q_SLOTS:
+    void batchedOpsMatchTheOpByOpReference() {
+        // Every op family at once on one batch (and −1 / Identity): each image must come out as its
+        // own op's function makes it. Pixel ops are exact; the affine resampling too, here.
+        torch::manual_seed(21);
+        for (int64_t channels : {3, 1}) {
+            const int64_t n = 96;
+            auto x = torch::rand({n, channels, 12, 12});
+            std::vector<int64_t> ops(n);
+            std::vector<double> mags(n);
+            std::mt19937 rng(5);
+            for (int64_t s = 0; s < n; ++s) {
+                ops[size_t(s)] = int64_t(s % (kAugOpCount + 1)) - 1;  // −1 … Invert, every one several times
+                const auto op = static_cast<AugOp>(std::max<int64_t>(ops[size_t(s)], 0));
+                double m = aug_op_magnitude(op, int64_t(rng() % 10), 10, 12, 12);
+                if (aug_op_signed(op) && rng() % 2) m = -m;
+                mags[size_t(s)] = m;
+            }
+            const auto want = apply_aug_ops_reference(x, ops, mags);
+            const auto got = apply_aug_ops(x, ops, mags);
+            QVERIFY2(torch::equal(got, want), test::diff_message(got, want).c_str());
+            // The tensor form is the same function.
+            QVERIFY(torch::equal(apply_aug_ops(x, torch::tensor(ops, torch::kLong), torch::tensor(mags, torch::kDouble)), want));
+        }
+    }
+
     // ---- geometric ops with randomness -------------------------------------------------------
 
     void cropWithoutPaddingIsIdentity() {

@@ -116,6 +116,43 @@ private Q_SLOTS:
         }
     }
 
+    void commitAllMatchesOneCommitPerBank() {
+        // A model's banks commit together, one placement for the banks that staged the same labels
+        // tensor; each must end as its own commit() leaves it — with cursors that differ between
+        // banks, batches that overflow a class, and a bank whose labels are another tensor.
+        std::mt19937 rng(11);
+        std::vector<MemoryBank> together, alone;
+        for (int b = 0; b < 4; ++b)
+            for (auto* v : {&together, &alone}) {
+                v->push_back(MemoryBank(4 * 5, 3, 5));
+                v->back()->train();
+            }
+        for (int step = 0; step < 5; ++step) {
+            std::vector<int64_t> labels(size_t(3 + rng() % 10));
+            for (auto& l : labels) l = int64_t(rng() % 3 == 0 ? 2 : rng() % 5);  // class 2 overflows
+            const int64_t n = int64_t(labels.size());
+            auto lab = torch::tensor(labels, torch::kInt64);
+            for (int b = 0; b < 4; ++b) {
+                // Bank 1 skips step 0 (its cursors differ from then on); bank 3 stages its own copy.
+                if (b == 1 && step == 0) continue;
+                auto vecs = torch::randn({n, 3});
+                auto ids = torch::arange(100 * step + 10 * b, 100 * step + 10 * b + n, torch::kInt64);
+                for (auto* v : {&together, &alone})
+                    (*v)[size_t(b)]->stage(vecs, b == 3 ? lab.clone() : lab, ids, ids + 1, ids + 2, step);
+            }
+            std::vector<MemoryBankImpl*> all;
+            for (auto& bank : together) all.push_back(bank.get());
+            int64_t one_by_one = 0;
+            for (auto& bank : alone) one_by_one += bank->commit();
+            QCOMPARE(MemoryBankImpl::commit_all(all), one_by_one);
+            for (int b = 0; b < 4; ++b) {
+                const auto x = together[size_t(b)]->named_buffers(), y = alone[size_t(b)]->named_buffers();
+                for (const auto& kv : x) QVERIFY2(torch::equal(kv.value(), *y.find(kv.key())), kv.key().c_str());
+            }
+        }
+        QVERIFY(!torch::equal(together[0]->cursor, together[1]->cursor));
+    }
+
     void provenanceMovesWithVector() {
         MemoryBank bank(8, 2, 2);  // 4 per class
         bank->train();

@@ -21,6 +21,11 @@ struct WriteContext {
     torch::Tensor indices;  // [B] int64: dataset index of each sample (provenance; token choice)
     int64_t step = 0;       // training step (provenance)
     uint64_t seed = 0;      // the epoch's write seed (token choice): mix_seed(seed, epoch, 0)
+    // Made once per step for every block (VHMNImpl::run_traced), so each block stages the same
+    // label and source tensors and the banks share one placement (MemoryBankImpl::commit_all):
+    torch::Tensor picks;          // [depth, B, t] int64: the tokens each block writes per image
+    torch::Tensor token_labels;   // [B·t] labels, repeated per written token
+    torch::Tensor token_indices;  // [B·t] dataset indices, repeated per written token
 };
 
 /// Eq. 3: a = softmax_tokens(H·w_att), v = Σ_i a_i H_i.

@@ -36,13 +36,29 @@ torch::Tensor mix64(const torch::Tensor& x) {
     return z.bitwise_xor(shift_right(z, 31));
 }
 
-torch::Tensor write_token_keys(uint64_t seed, const torch::Tensor& indices, int64_t block, int64_t tokens) {
+namespace {
+/// Keys [blocks, B, tokens] for the given blocks: one stream per (seed, block), one sequence per
+/// image, one draw per token.
+torch::Tensor token_keys(uint64_t seed, const torch::Tensor& indices, const std::vector<int64_t>& blocks, int64_t tokens) {
     constexpr uint64_t golden = 0x9E3779B97F4A7C15ull;
-    auto idx = indices.to(torch::kInt64).reshape({-1, 1});
-    auto j = torch::arange(tokens, idx.options()).reshape({1, -1});
-    // One stream per (seed, block), one sequence per image, one draw per token.
-    auto image = mix64(idx.mul(as_i64(golden)).add(as_i64(mix_seed(seed, uint64_t(block), 7))));
-    return mix64(image + j.mul(as_i64(golden))).bitwise_and(std::numeric_limits<int64_t>::max());
+    auto idx = indices.to(torch::kInt64).reshape({1, -1, 1});
+    std::vector<int64_t> streams;
+    for (int64_t b : blocks) streams.push_back(as_i64(mix_seed(seed, uint64_t(b), 7)));
+    auto stream = to_device(torch::tensor(streams, torch::kInt64), idx.device()).reshape({-1, 1, 1});
+    auto j = torch::arange(tokens, idx.options()).reshape({1, 1, -1}).mul(as_i64(golden));
+    auto image = mix64(idx.mul(as_i64(golden)).add(stream));  // [blocks, B, 1]
+    return mix64(image + j).bitwise_and(std::numeric_limits<int64_t>::max());
+}
+}  // namespace
+
+torch::Tensor write_token_keys(uint64_t seed, const torch::Tensor& indices, int64_t block, int64_t tokens) {
+    return token_keys(seed, indices, {block}, tokens)[0];
+}
+
+torch::Tensor write_token_keys_all(uint64_t seed, const torch::Tensor& indices, int64_t depth, int64_t tokens) {
+    std::vector<int64_t> blocks(static_cast<size_t>(depth));
+    for (int64_t b = 0; b < depth; ++b) blocks[size_t(b)] = b;
+    return token_keys(seed, indices, blocks, tokens);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -69,12 +85,15 @@ torch::Tensor LocalMemoryImpl::forward(const torch::Tensor& y, int64_t iteration
     keep(rt, q, trace, record_stats, last_entropy);
     if (ctx && is_training()) {
         const int64_t B = q.size(0), N = q.size(1), L = q.size(2), t = tokens_per_image_;
-        // The t tokens with the largest keys: [B, t], on q's device, no host round trip.
-        auto pick = std::get<1>(write_token_keys(ctx->seed, ctx->indices, block_, N).topk(t, 1));
+        // The t tokens with the largest keys: [B, t], on q's device, no host round trip (made for
+        // every block at once by run_traced).
+        auto pick = ctx->picks.defined() ? ctx->picks[block_]
+                                         : std::get<1>(write_token_keys(ctx->seed, ctx->indices, block_, N).topk(t, 1));
         auto vecs = q.detach().gather(1, pick.unsqueeze(-1).expand({B, t, L})).reshape({B * t, L});
         auto rep = [&](const torch::Tensor& v) { return v.unsqueeze(1).expand({B, t}).reshape({B * t}); };
         auto flat = pick.reshape({B * t});
-        bank->stage(vecs, rep(ctx->labels), rep(ctx->indices), flat.div(grid_, "floor"),
+        bank->stage(vecs, ctx->token_labels.defined() ? ctx->token_labels : rep(ctx->labels),
+                    ctx->token_indices.defined() ? ctx->token_indices : rep(ctx->indices), flat.div(grid_, "floor"),
                     flat.remainder(grid_), ctx->step);
     }
     return out(torch::cat({q, z}, -1));
@@ -143,6 +162,10 @@ torch::Tensor VHMNImpl::run_traced(const torch::Tensor& tokens, const WriteConte
         here = *ctx;
         here.labels = to_device(ctx->labels, tokens.device()).to(torch::kInt64);
         here.indices = to_device(ctx->indices, tokens.device()).to(torch::kInt64);
+        const int64_t B = here.labels.size(0), N = tokens.size(1), t = cfg_.tokens_per_image;
+        here.picks = std::get<1>(write_token_keys_all(here.seed, here.indices, int64_t(blocks->size()), N).topk(t, 2));
+        auto rep = [&](const torch::Tensor& v) { return v.unsqueeze(1).expand({B, t}).reshape({B * t}); };
+        here.token_labels = rep(here.labels), here.token_indices = rep(here.indices);
         ctx = &here;
     } else {
         ctx = nullptr;
@@ -166,12 +189,14 @@ ForwardTrace VHMNImpl::forward_trace(const torch::Tensor& x, const std::vector<i
 }
 
 int64_t VHMNImpl::commit_memory() {
-    int64_t n = 0;
+    // All banks at once: the local banks share one placement, the global ones another.
+    std::vector<MemoryBankImpl*> banks;
     for (size_t i = 0; i < blocks->size(); ++i) {
         auto* b = blocks[i]->as<HMNBlockImpl>();
-        n += b->local_memory->bank->commit() + b->global_memory->bank->commit();
+        banks.push_back(b->local_memory->bank.get());
+        banks.push_back(b->global_memory->bank.get());
     }
-    return n;
+    return MemoryBankImpl::commit_all(banks);
 }
 
 std::vector<VHMNImpl::BankWrites> VHMNImpl::write_banks() const {

@@ -23,6 +23,8 @@ torch::Tensor mix64(const torch::Tensor& x);
 /// on `indices`' device, a function of (seed, dataset index, block, token) alone, so CPU, CUDA and
 /// several processes choose the same tokens whatever the batch. The `per_image` largest are written.
 torch::Tensor write_token_keys(uint64_t seed, const torch::Tensor& indices, int64_t block, int64_t tokens);
+/// The same for blocks 0 … depth−1 at once: [depth, B, tokens].
+torch::Tensor write_token_keys_all(uint64_t seed, const torch::Tensor& indices, int64_t depth, int64_t tokens);
 
 enum class Branch { Local, Global };
 
