@@ -70,6 +70,33 @@ inline void* optimizer_state_key(const at::Tensor& p) { return p.unsafeGetTensor
 inline std::string optimizer_state_key(const at::Tensor& p) { return c10::guts::to_string(p.unsafeGetTensorImpl()); }
 #endif
 
+/// Turn bf16 autocast for the CPU on or off (tests of the bf16 path where no GPU is).
+inline void set_cpu_autocast_bf16(bool on) {
+#if VHMN_TORCH_AT_LEAST(2, 4)
+    if (on) at::autocast::set_autocast_dtype(at::kCPU, at::kBFloat16);
+    at::autocast::set_autocast_enabled(at::kCPU, on);
+#else
+    if (on) at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+    at::autocast::set_cpu_enabled(on);
+#endif
+    if (!on) at::autocast::clear_cache();
+}
+
+/// bf16 autocast for tensors on `device` (CUDA or the CPU) for the duration of a scope.
+class AutocastBf16 {
+public:
+    explicit AutocastBf16(const c10::Device& device) : cuda_(device.is_cuda()) {
+        TORCH_CHECK(device.is_cuda() || device.is_cpu(), "bf16 autocast: no autocast for ", device);
+        cuda_ ? set_cuda_autocast_bf16(true) : set_cpu_autocast_bf16(true);
+    }
+    ~AutocastBf16() { cuda_ ? set_cuda_autocast_bf16(false) : set_cpu_autocast_bf16(false); }
+    AutocastBf16(const AutocastBf16&) = delete;
+    AutocastBf16& operator=(const AutocastBf16&) = delete;
+
+private:
+    bool cuda_;
+};
+
 /// bf16 autocast on CUDA for the duration of a scope (nothing when `on` is false).
 class CudaAutocastBf16 {
 public:
