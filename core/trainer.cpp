@@ -1,5 +1,7 @@
 #include "core/trainer.h"
 
+#include "core/emulated_device.h"
+
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -165,6 +167,9 @@ Trainer::Trainer(RunConfig config, data::Split train, data::Split test, AugmentF
       device_(parse_device(config_.train.device)),
       group_(std::move(group)),
       writer_(!group_ || group_->rank() == 0) {
+    if (is_emulated(device_) && !emulated_backward_works())
+        throw ConfigError("--device emulated cannot train in a build with CUDA (its autograd engine asks CUDA for "
+                          "streams); it evaluates and probes there. Train on it with the CPU-only build.");
     config_.model.validate();
     config_.train.validate();
     config_.train.world_size = group_ ? group_->world() : 1;

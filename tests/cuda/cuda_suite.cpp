@@ -47,6 +47,11 @@ namespace {
 struct Failure : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
+/// A case that cannot run here (said why); not a failure.
+struct Skipped : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
 
 #define REQUIRE(cond, msg)                                                                          \
     do {                                                                                          \
@@ -65,6 +70,15 @@ struct Options {
     fs::path out;
 };
 Options g;
+
+/// Whether the device under test can train (the emulated device cannot in a build with CUDA:
+/// emulated_backward_works()).
+bool device_trains() { return !is_emulated(g.device) || emulated_backward_works(); }
+
+/// Cases that train skip where the device under test cannot.
+void require_training() {
+    if (!device_trains()) throw Skipped("the emulated device cannot train in a build with CUDA (see core/emulated_device.h)");
+}
 
 double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {
     return (a.to(torch::kCPU, torch::kDouble) - b.to(torch::kCPU, torch::kDouble)).abs().max().item<double>();
@@ -171,6 +185,7 @@ void bank_writes_and_provenance_match() {
 }
 
 void step_one_gradients_match() {
+    require_training();
     auto [cpu, dev] = twin_models(true);
     torch::manual_seed(8);
     auto x = torch::randn({24, 3, 16, 16});
@@ -240,6 +255,7 @@ void bf16_autocast_engages_and_agrees_with_fp32() {
 }
 
 void checkpoints_cross_devices() {
+    require_training();
     auto d = procedural();
     const std::string other = "cpu";
     for (const auto& [first, second] : {std::pair{g.device_name, other}, std::pair{other, g.device_name}}) {
@@ -281,6 +297,7 @@ void checkpoints_cross_devices() {
 }
 
 void training_step_makes_no_host_sync() {
+    require_training();
     auto d = procedural(24);  // 240 images, batch 24: 10 steps, logging every 4 (and the last)
     auto c = small_run(d, g.device_name, 1);
     c.train.bf16 = true;
@@ -347,7 +364,7 @@ void epoch_of_1050_images_and_every_probe() {
         for (const auto& n : p.notes) std::cout << "    " << what << ": " << n << "\n";
         REQUIRE(p.failures.empty(), what << ": " << p.report());
     };
-    if (g.device.is_cuda() || emulated_backward_works())
+    if (device_trains())
         expect("training", test::training_matches(g.device, g.device_name, scratch("epoch").string(), g.exact));
     const auto m = test::parity_models(g.device, scratch("probes").string());
     expect("evaluation", test::evaluation_matches(m, g.exact));
@@ -380,6 +397,7 @@ double json_number(const std::string& text, const std::string& key) {
 }
 
 void cli_eval_and_probes_run_on_cuda() {
+    require_training();
     REQUIRE(fs::exists(g.cli), "no vhmn binary at " << g.cli << " (pass --cli PATH)");
     const auto dir = scratch("cli-run");
     const auto log = g.out / "cli.log";
@@ -465,7 +483,7 @@ int main(int argc, char** argv) {
         std::cout << "CUDA device: " << torch::cuda::device_count() << " visible; libtorch " << TORCH_VERSION << "\n";
     }
     fs::create_directories(g.out);
-    int failed = 0, ran = 0;
+    int failed = 0, ran = 0, skipped = 0;
     for (const auto& t : tests) {
         if (!only.empty() && std::find(only.begin(), only.end(), t.name) == only.end()) continue;
         ++ran;
@@ -476,13 +494,18 @@ int main(int argc, char** argv) {
         try {
             t.run();
             std::cout << "PASS " << t.name << std::endl;
+        } catch (const Skipped& e) {
+            ++skipped;
+            std::cout << "SKIP " << t.name << ": " << e.what() << std::endl;
         } catch (const std::exception& e) {
             ++failed;
             std::cout << "FAIL " << t.name << ": " << e.what() << std::endl;
         }
         ctx.setAllowTF32CuBLAS(tf32_blas), ctx.setAllowTF32CuDNN(tf32_dnn);
     }
-    std::cout << (failed ? "FAILED: " : "OK: ") << ran - failed << "/" << ran << " passed on " << g.device << "\n";
+    std::cout << (failed ? "FAILED: " : "OK: ") << ran - failed - skipped << "/" << ran << " passed on " << g.device;
+    if (skipped) std::cout << " (" << skipped << " skipped)";
+    std::cout << "\n";
     std::error_code ec;
     if (!failed) fs::remove_all(g.out, ec);
     return failed ? 1 : 0;
