@@ -7,7 +7,8 @@
 #   scripts/dev.sh test-torch2   install PyTorch's CUDA libtorch 2.x (pinned below) into .torch2/,
 #                          build core, datasets and the vhmn CLI against it in build-torch2/ and run
 #                          their tests (CPU), the CUDA suite (skips without a GPU) and the check that
-#                          a run written by this build opens, evaluates and resumes in the 1.13 build
+#                          a run written by this build opens, evaluates and resumes in the 1.13 build,
+#                          and scripts/device-check.sh's dry run (VHMN_CHECK_DEVICE=cpu) on this build
 # Idempotent: packages already installed are not touched; the build is incremental (ccache).
 # Environment: BUILD_DIR (default build), JOBS (default: cores), VHMN_DATA (dataset for `run`).
 set -euo pipefail
@@ -147,6 +148,13 @@ case "$cmd" in
     (cd "${BUILD_DIR_TORCH2:-build-torch2}" && ctest --output-on-failure -j 1)
     # A run written by this build must open, evaluate and resume in the 1.13 build.
     scripts/cross-version-check.sh "${BUILD_DIR_TORCH2:-build-torch2}/app/vhmn" "${BUILD_DIR:-build}/app/vhmn"
+    # The GPU check's dry run on this build (no GPU: tiny sizes, the suite's self-check), so its
+    # plumbing is tested every time; torchrun from the wheel's own Python package.
+    dry=$(mktemp -d)
+    VHMN_CHECK_DEVICE=cpu VHMN_CHECK_BIN="${BUILD_DIR_TORCH2:-build-torch2}" PYTHONPATH="$TORCH2_DIR" \
+      scripts/device-check.sh "$dry" >"$dry.log" 2>&1 || { tail -40 "$dry.log"; echo "device-check dry run failed ($dry.log)" >&2; exit 1; }
+    echo "== device-check dry run: $(tail -1 "$dry/figures.txt")"
+    rm -rf "$dry" "$dry.log"
     ;;
   *)
     echo "usage: scripts/dev.sh run|test|build|build-torch2|test-torch2|build-device" >&2
