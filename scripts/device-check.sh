@@ -112,6 +112,7 @@ DEADLINE_S=${VHMN_CHECK_DEADLINE_S:-470}  # the whole check, start-up to the fig
 LOG="$OUT/device-check.log"
 FIG="$OUT/figures.txt"
 : >"$FIG"
+WORK=$(mktemp -d /tmp/vhmn-check.XXXXXX)  # scratch of this check only (a second check starts clean)
 exec > >(tee -a "$LOG") 2>&1
 T0=$(date +%s)
 elapsed() { echo $(( $(date +%s) - T0 )); }
@@ -130,6 +131,7 @@ fail() { echo "FAILED: $*"; failures=$((failures + 1)); }
 finish() {
   fig "device check: $(elapsed) s, $failures failure(s)"
   echo; echo "== figures ($FIG)"; cat "$FIG"
+  rm -rf "$WORK"
   exit $(( failures > 0 ))
 }
 
@@ -192,25 +194,25 @@ IN_PROCESS=(forward_matches bank_writes_and_provenance_match step_one_gradients_
             bf16_autocast_engages_and_agrees_with_fp32 augmentation_is_the_same_on_both
             epoch_of_1050_images_and_every_probe checkpoints_cross_devices training_step_makes_no_host_sync)
 suite() {  # suite NAME... : runs those cases, figures from their result lines
-  timeout -k 5 "$STEP_S" "$SUITE" "${SUITE_DEVICE[@]}" --cli "$BIN_VHMN" --out /tmp/vhmn-cuda-suite "$@" | tee /tmp/suite.log
+  timeout -k 5 "$STEP_S" "$SUITE" "${SUITE_DEVICE[@]}" --cli "$BIN_VHMN" --out $WORK/suite "$@" | tee $WORK/suite.log
   local rc=${PIPESTATUS[0]}
   case $rc in
-    0) fig "cuda suite ($*): $(tail -1 /tmp/suite.log)" ;;
+    0) fig "cuda suite ($*): $(tail -1 $WORK/suite.log)" ;;
     77) fig "cuda suite: SKIPPED, no CUDA device visible"; fail "no CUDA device" ;;
     124) fig "cuda suite: timed out after $STEP_S s"; fail "suite timeout" ;;
-    *) fig "cuda suite: FAILED (exit $rc): $(grep '^FAIL' /tmp/suite.log | cut -c1-200 | tr '\n' ' ')"; fail "CUDA suite (exit $rc)" ;;
+    *) fig "cuda suite: FAILED (exit $rc): $(grep '^FAIL' $WORK/suite.log | cut -c1-200 | tr '\n' ' ')"; fail "CUDA suite (exit $rc)" ;;
   esac
-  grep -E 'max \||bf16 autocast on|pixels differ|trained on|host synchronisations' /tmp/suite.log | sed 's/^ */  suite: /' >>"$FIG"
+  grep -E 'max \||bf16 autocast on|pixels differ|trained on|host synchronisations' $WORK/suite.log | sed 's/^ */  suite: /' >>"$FIG"
 }
 step 150 "CUDA suite, in-process cases" && suite "${IN_PROCESS[@]}"
 
 # ---- throughput ---------------------------------------------------------------------------------
 bench() {  # bench BATCH
   if timeout -k 5 "$STEP_S" "$BIN_VHMN" bench --preset "$PRESET" --device "$DEVICE" --batch "$1" --steps "$STEPS" \
-       --augment paper --json >/tmp/bench.json; then
-    fig "bench $PRESET batch $1 (augment paper): $(python3 - <<'PY'
-import json
-j = json.load(open("/tmp/bench.json"))
+       --augment paper --json >$WORK/bench.json; then
+    fig "bench $PRESET batch $1 (augment paper): $(python3 - "$WORK/bench.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
 print("train %.0f img/s (%.1f ms/step), inference %.0f img/s, MFU %.2f %% of %.0f TFLOP/s, %s; ops/step: %s kernel calls, %s top-level, %s in all"
       % (j["train_img_per_s"], j["train_step_ms"], j["infer_img_per_s"], 100 * j["mfu"], j["peak_tflops"], j["precision"],
          j["ops_per_step"], j["ops_per_step_top_level"], j["ops_per_step_all"]))
@@ -224,13 +226,13 @@ step 60 "bench $PRESET batch $BATCH" && bench "$BATCH"
 
 # ---- a short training on the CIFAR-10 slice ------------------------------------------------------
 step 120 "$PRESET on $DATA ($EPOCHS epochs)" && {
-  rm -rf /tmp/run-paper-small
+  rm -rf $WORK/run-train
   timeout -k 5 "$STEP_S" "$BIN_VHMN" train --data "$DATA" --preset "$PRESET" --epochs "$EPOCHS" --batch "$BATCH" --device "$DEVICE" \
-      --out /tmp/run-paper-small --log-every 5 | tr '\r' '\n' | tee /tmp/train.log || fail "$PRESET training"
+      --out $WORK/run-train --log-every 5 | tr '\r' '\n' | tee $WORK/train.log || fail "$PRESET training"
   # Epoch time = training steps only; the last epoch (warm caches, full banks) extrapolated to
   # 50,000 images from the number of training images the trainer reports.
-  SLICE=$(sed -n 's/^data: .*, \([0-9]*\) train \/.*/\1/p' /tmp/train.log | head -1)
-  line=$(grep -E "^epoch $EPOCHS/$EPOCHS" /tmp/train.log | tail -1)
+  SLICE=$(sed -n 's/^data: .*, \([0-9]*\) train \/.*/\1/p' $WORK/train.log | head -1)
+  line=$(grep -E "^epoch $EPOCHS/$EPOCHS" $WORK/train.log | tail -1)
   train_s=$(echo "$line" | sed -n 's/.*(train \([0-9.]*\) s, eval \([0-9.]*\) s).*/\1/p')
   eval_s=$(echo "$line" | sed -n 's/.*(train \([0-9.]*\) s, eval \([0-9.]*\) s).*/\2/p')
   if [ -n "$train_s" ] && [ -n "$SLICE" ]; then
@@ -259,8 +261,8 @@ step 60 "data-parallel: torchrun" && {
   NPROC=$(( NGPU > 0 ? NGPU : 2 ))
   timeout -k 5 "$STEP_S" "$PY" -m torch.distributed.run --nproc_per_node "$NPROC" --master_port 29517 --redirects 2 --tee 2 --no_python \
       "$BIN_VHMN" train --data "$DATA" --preset "$PRESET" --epochs 1 --batch "$BATCH" --device "$DEVICE" --threads 4 \
-      --out /tmp/run-dist --log-every 5 2>&1 | tr '\r' '\n' | tee /tmp/dist.log | grep -E '^(rank|epoch 1/1 done|  communication)' ||
+      --out $WORK/run-dist --log-every 5 2>&1 | tr '\r' '\n' | tee $WORK/dist.log | grep -E '^(rank|epoch 1/1 done|  communication)' ||
     fail "torchrun launch"
-  fig "torchrun x $NPROC on $DEVICE: $(grep -E '^epoch 1/1 step' /tmp/dist.log | tail -1 | sed 's/.* \([0-9]*\) img\/s.*/\1 img\/s/'); $(grep -E 'communication' /tmp/dist.log | tail -1 | sed 's/^ *//')"
+  fig "torchrun x $NPROC on $DEVICE: $(grep -E '^epoch 1/1 step' $WORK/dist.log | tail -1 | sed 's/.* \([0-9]*\) img\/s.*/\1 img\/s/'); $(grep -E 'communication' $WORK/dist.log | tail -1 | sed 's/^ *//')"
 }
 finish
