@@ -197,6 +197,94 @@ void cpu_implementation(const c10::OperatorHandle& op, const std::string& name, 
     op.callBoxed(stack);
 }
 
+/// One operator call's device arguments seen as CPU tensors over the same memory, and the way back.
+struct Aliases {
+    struct Owner {
+        c10::Storage storage;
+        c10::DispatchKeySet keys;
+    };
+    struct Written {
+        at::Tensor device, alias;
+    };
+    std::unordered_map<const void*, Owner> owner;  // alias memory → device storage and keys
+    std::vector<Written> written;                  // arguments the operator writes
+    bool any_device = false;
+    int device_arg = -1;  // a Device argument: -1 none, 0 CPU, 1 emulated
+
+    at::Tensor alias(const at::Tensor& t, bool write) {
+        if (!on_device(t)) return t;
+        any_device = true;
+        auto a = cpu_alias(t);
+        owner[t.storage().data_ptr().get()] = {t.storage(), t.key_set()};
+        if (write) written.push_back({t, a});
+        return a;
+    }
+
+    /// Device tensors on the stack → CPU aliases; a Device argument naming this device → the CPU.
+    void to_cpu(const c10::FunctionSchema& schema, torch::jit::Stack* stack, size_t nargs) {
+        for (size_t i = 0; i < nargs; ++i) {
+            auto& v = (*stack)[stack->size() - nargs + i];
+            const auto* info = schema.arguments()[i].alias_info();
+            const bool write = info && info->isWrite();
+            if (v.isTensor()) {
+                v = alias(v.toTensor(), write);
+            } else if (v.isTensorList()) {
+                auto l = v.toTensorList();
+                for (size_t k = 0; k < l.size(); ++k) l.set(k, alias(l.get(k), write));
+            } else if (v.isList()) {
+                auto l = v.toList();
+                for (size_t k = 0; k < l.size(); ++k)
+                    if (l.get(k).isTensor()) l.set(k, alias(l.get(k).toTensor(), write));
+            } else if (v.isDevice()) {
+                const bool here = v.toDevice().type() == kType;
+                device_arg = here ? 1 : 0;
+                if (here) v = c10::IValue(c10::Device(c10::kCPU));
+            }
+        }
+    }
+
+    /// out= and in-place arguments the CPU kernel resized or reallocated: the device tensor follows.
+    void follow_written() {
+        for (auto& w : written) {
+            auto* impl = w.device.unsafeGetTensorImpl();
+            if (w.alias.storage().data_ptr().get() != w.device.storage().data_ptr().get()) {
+                auto fresh = device_copy(w.alias);
+                impl->set_storage_keep_dtype(fresh.storage());
+                impl->set_sizes_and_strides(fresh.sizes(), fresh.strides());
+                impl->set_storage_offset(fresh.storage_offset());
+                owner[w.alias.storage().data_ptr().get()] = {fresh.storage(), w.device.key_set()};
+            } else if (w.alias.sizes() != w.device.sizes() || w.alias.strides() != w.device.strides()) {
+                impl->set_sizes_and_strides(w.alias.sizes(), w.alias.strides());
+                impl->set_storage_offset(w.alias.storage_offset());
+            }
+        }
+    }
+
+    /// A CPU result → the device: an argument it returns as itself, a view on device memory, or a copy.
+    at::Tensor back(const at::Tensor& r) const {
+        if (!r.defined() || !r.is_cpu()) return r;
+        for (const auto& w : written)  // in-place and out= operators return their argument itself
+            if (r.unsafeGetTensorImpl() == w.alias.unsafeGetTensorImpl()) return w.device;
+        auto it = owner.find(r.storage().data_ptr().get());
+        if (it != owner.end()) return with_geometry(it->second.storage, it->second.keys, r, /*view=*/true);
+        return device_copy(r);
+    }
+
+    void results_to_device(const c10::FunctionSchema& schema, torch::jit::Stack* stack) const {
+        if (!(device_arg == 1 || (device_arg == -1 && any_device))) return;  // results stay on the CPU
+        const size_t nret = schema.returns().size();
+        for (size_t i = 0; i < nret; ++i) {
+            auto& v = (*stack)[stack->size() - nret + i];
+            if (v.isTensor()) {
+                v = back(v.toTensor());
+            } else if (v.isTensorList()) {
+                auto l = v.toTensorList();
+                for (size_t k = 0; k < l.size(); ++k) l.set(k, back(l.get(k)));
+            }
+        }
+    }
+};
+
 void fallback(const c10::OperatorHandle& op, torch::jit::Stack* stack) {
     ++g_ops;
     if (!metadata_only(op.schema())) {
@@ -217,82 +305,11 @@ void fallback(const c10::OperatorHandle& op, torch::jit::Stack* stack) {
     if (name == "aten::_copy_from" || name == "aten::_copy_from_and_resize" || name == "aten::copy_")
         return copy_between(name, stack, nargs);
     if (name == "aten::set_") return set_storage(schema, stack, nargs);
-
-    // Device tensors → CPU aliases; remember whose memory each alias is, and the written ones.
-    struct Owner {
-        c10::Storage storage;
-        c10::DispatchKeySet keys;
-    };
-    std::unordered_map<const void*, Owner> owner;  // alias memory → device storage and keys
-    struct Written {
-        at::Tensor device, alias;
-    };
-    std::vector<Written> written;
-    bool any_device = false;
-    int device_arg = -1;  // -1 none, 0 CPU, 1 emulated
-    auto alias = [&](const at::Tensor& t, bool write) -> at::Tensor {
-        if (!on_device(t)) return t;
-        any_device = true;
-        auto a = cpu_alias(t);
-        owner[t.storage().data_ptr().get()] = {t.storage(), t.key_set()};
-        if (write) written.push_back({t, a});
-        return a;
-    };
-    for (size_t i = 0; i < nargs; ++i) {
-        auto& v = (*stack)[stack->size() - nargs + i];
-        const auto* info = schema.arguments()[i].alias_info();
-        const bool write = info && info->isWrite();
-        if (v.isTensor()) {
-            v = alias(v.toTensor(), write);
-        } else if (v.isTensorList()) {
-            auto l = v.toTensorList();
-            for (size_t k = 0; k < l.size(); ++k) l.set(k, alias(l.get(k), write));
-        } else if (v.isList()) {
-            auto l = v.toList();
-            for (size_t k = 0; k < l.size(); ++k)
-                if (l.get(k).isTensor()) l.set(k, alias(l.get(k).toTensor(), write));
-        } else if (v.isDevice()) {
-            const bool here = v.toDevice().type() == kType;
-            device_arg = here ? 1 : 0;
-            if (here) v = c10::IValue(c10::Device(c10::kCPU));
-        }
-    }
+    Aliases aliases;
+    aliases.to_cpu(schema, stack, nargs);
     cpu_implementation(op, name, stack);
-
-    // out= and in-place arguments the CPU kernel resized: the device tensor follows.
-    for (auto& w : written) {
-        auto* impl = w.device.unsafeGetTensorImpl();
-        if (w.alias.storage().data_ptr().get() != w.device.storage().data_ptr().get()) {
-            auto fresh = device_copy(w.alias);
-            impl->set_storage_keep_dtype(fresh.storage());
-            impl->set_sizes_and_strides(fresh.sizes(), fresh.strides());
-            impl->set_storage_offset(fresh.storage_offset());
-            owner[w.alias.storage().data_ptr().get()] = {fresh.storage(), w.device.key_set()};
-        } else if (w.alias.sizes() != w.device.sizes() || w.alias.strides() != w.device.strides()) {
-            impl->set_sizes_and_strides(w.alias.sizes(), w.alias.strides());
-            impl->set_storage_offset(w.alias.storage_offset());
-        }
-    }
-    const bool results_on_device = device_arg == 1 || (device_arg == -1 && any_device);
-    if (!results_on_device) return;
-    auto back = [&](const at::Tensor& r) -> at::Tensor {
-        if (!r.defined() || !r.is_cpu()) return r;
-        for (const auto& w : written)  // in-place and out= operators return their argument itself
-            if (r.unsafeGetTensorImpl() == w.alias.unsafeGetTensorImpl()) return w.device;
-        auto it = owner.find(r.storage().data_ptr().get());
-        if (it != owner.end()) return with_geometry(it->second.storage, it->second.keys, r, /*view=*/true);
-        return device_copy(r);
-    };
-    const size_t nret = schema.returns().size();
-    for (size_t i = 0; i < nret; ++i) {
-        auto& v = (*stack)[stack->size() - nret + i];
-        if (v.isTensor()) {
-            v = back(v.toTensor());
-        } else if (v.isTensorList()) {
-            auto l = v.toTensorList();
-            for (size_t k = 0; k < l.size(); ++k) l.set(k, back(l.get(k)));
-        }
-    }
+    aliases.follow_written();
+    aliases.results_to_device(schema, stack);
 }
 
 void register_backend() {
