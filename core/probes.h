@@ -56,6 +56,11 @@ struct ProbeResult {
 /// `n` images evenly spaced over a split (all of it when n <= 0 or n >= its size): image-folder
 /// splits are sorted by class, so the first n images would be a few classes.
 data::Split evenly_spaced(const data::Split& split, int64_t n);
+/// Their positions, exactly: i·total/n in integers for i < n (int64 [n] on `device`); every --limit
+/// (probes, eval, export-c, a released folder's images) picks these.
+torch::Tensor evenly_spaced_positions(int64_t total, int64_t n, torch::Device device = torch::kCPU);
+/// The first n images of a split, in order (all of it when n <= 0 or n >= its size).
+data::Split first_images(const data::Split& split, int64_t n);
 
 std::string branch_name(Branch b);
 /// The training image with dataset index `source` (uint8 [C, H, W], a copy), undefined when `train`

@@ -282,31 +282,16 @@ private Q_SLOTS:
         if (run_record_available())
             QCOMPARE(read_probe_record((run + "/run.h5").toStdString(), "corruptions").table.rows(), size_t(12));
 
-        // The same images exported in the released layout and scored from there: the same cells.
-        auto e = run_cli({"data", "export-c", "builtin-small", "--out", cdir, "--limit", "30", "--corruptions",
-                          "gaussian_noise,frost,contrast"});
-        QVERIFY2(e.code == 0, qPrintable(e.err));
-        QVERIFY(QFile::exists(cdir + "/labels.npy") && QFile::exists(cdir + "/frost.npy"));
-        auto r = run_cli(common + QStringList{"--c-dir", cdir});
-        QVERIFY2(r.code == 0, qPrintable(r.err));
-        const auto rj = nlohmann::json::parse(r.out.toStdString());
-        QCOMPARE(rj["rows"].size(), gj["rows"].size());
-        for (size_t i = 0; i < gj["rows"].size(); ++i) {
-            QCOMPARE(rj["rows"][i]["corruption"], gj["rows"][i]["corruption"]);
-            QCOMPARE(rj["rows"][i]["top1"].get<double>(), gj["rows"][i]["top1"].get<double>());
-        }
-        // Our export says what it is: never labelled CIFAR-10-C, its frost ours.
-        QCOMPARE(rj["params"]["released"].get<bool>(), false);
-        QCOMPARE(rj["params"]["summaries"][1]["reference_cells"].get<int>(), 4);
-        QVERIFY(!nlohmann::json::parse(read_file(run + "/corruptions.json")).contains("corruptions_acc"));
-        // Without the marker the folder is taken for the release: all 6 cells, "corruptions_acc".
+        exportedCorruptions(run, cdir, common, gj);
+        if (QTest::currentTestFailed()) return;
+        releasedCorruptions(run, dir.filePath("c10c-full"), common, gj);
+        if (QTest::currentTestFailed()) return;
+        // The 30-image export without its marker: not the split's first 30 images, whose labels differ.
         QVERIFY(QFile::remove(cdir + "/vhmn_export.json"));
-        auto rel = run_cli(common + QStringList{"--c-dir", cdir});
-        QVERIFY2(rel.code == 0, qPrintable(rel.err));
-        const auto relj = nlohmann::json::parse(rel.out.toStdString());
-        QCOMPARE(relj["params"]["released"].get<bool>(), true);
-        QCOMPARE(relj["params"]["summaries"][1]["reference_cells"].get<int>(), 6);
-        QVERIFY(nlohmann::json::parse(read_file(run + "/corruptions.json")).contains("corruptions_acc"));
+        auto wrong = run_cli(common + QStringList{"--c-dir", cdir});
+        QVERIFY2(wrong.code == 2 && wrong.err.count('\n') == 1 && wrong.err.contains("labels.npy") &&
+                     wrong.err.contains("is labelled"),
+                 qPrintable(wrong.err));
 
         // Against itself as the baseline (at the model's T): every CE is 1.
         auto b = run_cli({"probe", "corruptions", run, "--data", "builtin-small", "--limit", "30", "--severities", "5",
@@ -334,6 +319,74 @@ private Q_SLOTS:
 #endif
     }
 
+private:
+    // corruptionsFromTheCommandLine, continued: the generated images exported in the released layout
+    // (30 evenly spaced, the marker lists them) and scored from there.
+    void exportedCorruptions(const QString& run, const QString& cdir, const QStringList& common, const nlohmann::json& gj) {
+        // The same images exported in the released layout and scored from there: the same cells.
+        auto e = run_cli({"data", "export-c", "builtin-small", "--out", cdir, "--limit", "30", "--corruptions",
+                          "gaussian_noise,frost,contrast"});
+        QVERIFY2(e.code == 0, qPrintable(e.err));
+        QVERIFY(QFile::exists(cdir + "/labels.npy") && QFile::exists(cdir + "/frost.npy"));
+        auto r = run_cli(common + QStringList{"--c-dir", cdir});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        const auto rj = nlohmann::json::parse(r.out.toStdString());
+        QCOMPARE(rj["rows"].size(), gj["rows"].size());
+        for (size_t i = 0; i < gj["rows"].size(); ++i) {
+            QCOMPARE(rj["rows"][i]["corruption"], gj["rows"][i]["corruption"]);
+            QCOMPARE(rj["rows"][i]["top1"].get<double>(), gj["rows"][i]["top1"].get<double>());
+        }
+        // Clean accuracy is over the same 30 images as the cells, and equals `vhmn eval --limit 30`.
+        QCOMPARE(rj["params"]["clean_count"].get<int64_t>(), int64_t(30));
+        auto ev = run_cli({"eval", run, "--data", "builtin-small", "--limit", "30", "--iterations", "1", "--json"});
+        QVERIFY2(ev.code == 0, qPrintable(ev.err));
+        const auto evj = nlohmann::json::parse(ev.out.toStdString());
+        QCOMPARE(evj["count"].get<int64_t>(), int64_t(30));
+        QCOMPARE(rj["params"]["clean_top1"]["1"].get<double>(), evj["top1"].get<double>());
+        QCOMPARE(gj["params"]["clean_top1"]["1"].get<double>(), evj["top1"].get<double>());
+        // Without --limit the files' 30 images are scored, clean included, and the text says so.
+        auto whole = run_cli({"probe", "corruptions", run, "--data", "builtin-small", "--c-dir", cdir, "--severities", "1",
+                              "--corruptions", "contrast", "--iterations", "1"});
+        QVERIFY2(whole.code == 0, qPrintable(whole.err));
+        QVERIFY2(whole.out.contains("hold 30 of the run's 100 test images") && whole.out.contains("(30 images)"),
+                 qPrintable(whole.out));
+        // Our export says what it is: never labelled CIFAR-10-C, its frost ours.
+        QCOMPARE(rj["params"]["released"].get<bool>(), false);
+        QCOMPARE(rj["params"]["summaries"][1]["reference_cells"].get<int>(), 4);
+        QVERIFY(!nlohmann::json::parse(read_file(run + "/corruptions.json")).contains("corruptions_acc"));
+    }
+
+    // A folder without our marker is the release: the split's first images, in order.
+    void releasedCorruptions(const QString& run, const QString& full, const QStringList& common, const nlohmann::json& gj) {
+        // A folder without our marker is taken for the release (the split's first images, in order):
+        // the whole test split exported, the marker removed, --limit 30 picks the same 30 images.
+        auto ef = run_cli({"data", "export-c", "builtin-small", "--out", full, "--corruptions", "gaussian_noise,frost,contrast"});
+        QVERIFY2(ef.code == 0, qPrintable(ef.err));
+        QVERIFY(QFile::remove(full + "/vhmn_export.json"));
+        auto rel = run_cli(common + QStringList{"--c-dir", full});
+        QVERIFY2(rel.code == 0, qPrintable(rel.err));
+        const auto relj = nlohmann::json::parse(rel.out.toStdString());
+        QCOMPARE(relj["params"]["released"].get<bool>(), true);
+        QCOMPARE(relj["params"]["summaries"][1]["reference_cells"].get<int>(), 6);
+        for (size_t i = 0; i < gj["rows"].size(); ++i)
+            QCOMPARE(relj["rows"][i]["top1"].get<double>(), gj["rows"][i]["top1"].get<double>());
+        const auto rbj = nlohmann::json::parse(read_file(run + "/corruptions.json"));
+        QVERIFY(rbj.contains("corruptions_acc"));
+        QCOMPARE(rbj["n_examples"].get<int64_t>(), int64_t(30));
+        // The whole release: clean accuracy over the whole split, as `vhmn eval` gives it.
+        auto all = run_cli({"probe", "corruptions", run, "--data", "builtin-small", "--c-dir", full, "--severities", "1",
+                            "--corruptions", "contrast", "--iterations", "1", "--json"});
+        QVERIFY2(all.code == 0, qPrintable(all.err));
+        auto eall = run_cli({"eval", run, "--data", "builtin-small", "--iterations", "1", "--json"});
+        QVERIFY2(eall.code == 0, qPrintable(eall.err));
+        const auto allj = nlohmann::json::parse(all.out.toStdString());
+        QCOMPARE(allj["params"]["clean_count"].get<int64_t>(), int64_t(100));
+        QCOMPARE(allj["params"]["clean_top1"]["1"].get<double>(), nlohmann::json::parse(eall.out.toStdString())["top1"].get<double>());
+        auto nofirst = run_cli({"eval", run, "--data", "builtin-small", "--first"});
+        QVERIFY2(nofirst.code == 2 && nofirst.err.contains("--first needs --limit"), qPrintable(nofirst.err));
+    }
+
+private Q_SLOTS:
     void sweepFromTheCommandLine() {
         QTemporaryDir dir;
         const QString file = dir.filePath("s.json");

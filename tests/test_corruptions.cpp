@@ -11,7 +11,9 @@
 #include <QtTest>
 
 #include "core/error.h"
+#include "core/probes.h"
 #include "core/probes/cifar_c.h"
+#include "core/trainer.h"
 #include "datasets/corruptions/cifar_c.h"
 #include "datasets/dataset.h"
 #include "datasets/npy.h"
@@ -320,6 +322,62 @@ private Q_SLOTS:
         QVERIFY_THROWS_EXCEPTION(ConfigError, probe_corruptions(in, released, opts));
         opts.corruptions = {}, opts.severities = {6};
         QVERIFY_THROWS_EXCEPTION(ConfigError, probe_corruptions(in, released, opts));
+    }
+
+    // Released files that hold fewer images than the test split (a slice of the release): clean
+    // accuracy is scored on the images the cells hold, not on the whole split; labels that are not
+    // the split's are refused, naming labels.npy, the image and both labels.
+    void releasedSliceIsScoredOnItsOwnImages() {
+        if (!data::corruptions_available()) QSKIP("this build has no OpenCV");
+        QTemporaryDir dir;
+        torch::manual_seed(0);
+        auto cfg = test::tiny_config();
+        cfg.classes = 10, cfg.local_slots = 20, cfg.global_slots = 10;  // the procedural set has ten classes
+        VHMN model(cfg);
+        model->eval();
+        data::ProceduralOptions po;
+        po.train_per_class = 1, po.test_per_class = 6, po.image_size = cfg.image_size, po.channels = cfg.channels;
+        const auto test = data::make_procedural(po).test;  // 60 images
+        const int64_t n = 20;
+        const data::Split first = first_images(test, n);
+        data::GeneratedCorruptions gen(first, 5, "builtin");
+        data::export_released(gen, dir.path().toStdString(), {"gaussian_noise"});
+        ProbeInput in;
+        in.model = model, in.test = test, in.mean = {0.5}, in.std = {0.25}, in.batch = 7;
+        CorruptionsOptions opts;
+        opts.severities = {1};
+        auto clean_of = [&](const data::Split& s) { return evaluate(model, s, in.mean, in.std, 7, torch::kCPU).top1; };
+        data::ReleasedSource slice(dir.path().toStdString());
+        const auto r = probe_corruptions(in, slice, opts);
+        QCOMPARE(r.clean_count, n);
+        QCOMPARE(r.cells.front().count, n);
+        const double want = clean_of(first);
+        QVERIFY2(std::abs(r.clean_top1.begin()->second - want) < 1e-9,
+                 (std::to_string(r.clean_top1.begin()->second) + " vs " + std::to_string(want)).c_str());
+        // --limit 5 of the slice: positions 0, 4, 8, 12, 16 of the split, clean and corrupted alike.
+        data::ReleasedSource five(dir.path().toStdString(), 5);
+        const auto r5 = probe_corruptions(in, five, opts);
+        QCOMPARE(r5.clean_count, int64_t(5));
+        const auto pick = torch::tensor({0, 4, 8, 12, 16}, torch::kLong);
+        QVERIFY(std::abs(r5.clean_top1.begin()->second -
+                         clean_of({test.images.index_select(0, pick), test.labels.index_select(0, pick), pick})) < 1e-9);
+        // Labels shifted by one class: refused.
+        data::write_released_labels(dir.path().toStdString(), (first.labels + 1).remainder(10));
+        data::ReleasedSource shifted(dir.path().toStdString());
+        try {
+            probe_corruptions(in, shifted, opts);
+            QFAIL("shifted labels were scored");
+        } catch (const FileError& e) {
+            const std::string what = e.what();
+            QVERIFY2(what.find("labels.npy") != std::string::npos && what.find("image 0 is labelled") != std::string::npos,
+                     what.c_str());
+        }
+        // Files holding more images than the test split: refused.
+        ProbeInput small = in;
+        small.test = first_images(test, 10);
+        data::write_released_labels(dir.path().toStdString(), first.labels);
+        data::ReleasedSource whole(dir.path().toStdString());
+        QVERIFY_THROWS_EXCEPTION(ConfigError, probe_corruptions(small, whole, opts));
     }
 };
 

@@ -78,6 +78,18 @@ struct HandFilled {
 class TestProbes : public QObject {
     Q_OBJECT
 private Q_SLOTS:
+    // --limit's images: i·total/n exactly. In doubles, floor(57 · (10000 / 76)) is 7499, not 7500.
+    void evenlySpacedIsExact() {
+        QVERIFY(torch::equal(evenly_spaced_positions(10, 4), torch::tensor({0, 2, 5, 7}, torch::kLong)));
+        QCOMPARE(evenly_spaced_positions(10000, 76)[57].item<int64_t>(), int64_t(7500));
+        data::Split s{torch::zeros({10, 1, 2, 2}, torch::kUInt8), torch::arange(10, torch::kLong) % 3,
+                      torch::arange(100, 110, torch::kLong)};
+        QVERIFY(torch::equal(evenly_spaced(s, 4).index, torch::tensor({100, 102, 105, 107}, torch::kLong)));
+        QVERIFY(torch::equal(first_images(s, 4).index, torch::tensor({100, 101, 102, 103}, torch::kLong)));
+        QCOMPARE(first_images(s, 0).size(), int64_t(10));
+        QCOMPARE(evenly_spaced(s, 10).size(), int64_t(10));
+    }
+
     // ---- corruptions: exact expected statistics ----
     void noiseHasItsSigma() {
         auto x = torch::full({8, 3, 32, 32}, 0.5f);

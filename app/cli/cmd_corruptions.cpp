@@ -48,13 +48,18 @@ std::vector<int> parse_severities(const std::string& text) {
 
 namespace {
 
-std::string summary_text(const CorruptionsReport& r) {
+std::string summary_text(const CorruptionsReport& r, int64_t split_size) {
     std::string text = r.description + "\n" + corruptions_grid(r).to_markdown(2);
     char buf[400];
+    if (r.clean_count < split_size) {
+        std::snprintf(buf, sizeof buf, "the corruptions hold %lld of the run's %lld test images: clean accuracy and every cell are over those %lld\n",
+                      (long long)r.clean_count, (long long)split_size, (long long)r.clean_count);
+        text += buf;
+    }
     for (int64_t t : r.iterations) {
         const auto s = summarize(r, t);
-        std::snprintf(buf, sizeof buf, "T=%lld: clean %.2f%%, mean over %lld %s cells %.2f%%", (long long)t, s.clean,
-                      (long long)s.reference_cells, r.released ? "CIFAR-10-C" : "generated reference", s.mean);
+        std::snprintf(buf, sizeof buf, "T=%lld: clean %.2f%% (%lld images), mean over %lld %s cells %.2f%%", (long long)t,
+                      s.clean, (long long)r.clean_count, (long long)s.reference_cells, r.released ? "CIFAR-10-C" : "generated reference", s.mean);
         text += buf;
         for (const auto& [fam, v] : s.by_family) {
             std::snprintf(buf, sizeof buf, "; %s %.2f", fam.c_str(), v);
@@ -104,7 +109,9 @@ void add_corruptions_probe(CLI::App* probe) {
         if (!o->c_dir.empty()) source = std::make_unique<data::ReleasedSource>(o->c_dir, o->limit);
         auto s = open(*o);
         if (!opts.iterations.empty() && !s.run.config.model.has_memory()) memory_of(s.run.model, "--iterations");
-        auto in = app::probe_input(s.run, s.device, o->batch, o->limit);
+        // Released files: the whole test split, of which the probe scores the images the files hold
+        // (--limit picks among those); generated: the --limit images themselves.
+        auto in = app::probe_input(s.run, s.device, o->batch, source ? 0 : o->limit);
         if (!source) {
             if (!data::corruptions_available())
                 throw ConfigError("this build has no OpenCV, so it cannot generate corruptions: give the released files with --c-dir");
@@ -121,6 +128,7 @@ void add_corruptions_probe(CLI::App* probe) {
             base = app::open_run(o->baseline, o->data.empty() ? s.run.data_path : o->data, s.device, bo);
             opts.baseline = base->model;
         }
+        const int64_t split_size = source->test_index().defined() ? in.test.size() : s.run.dataset.test.size();
         auto report_data = probe_corruptions(in, *source, opts, probe_progress());
         auto r = corruptions_result(report_data);
         if (base) r.params["baseline"] = o->baseline;
@@ -131,7 +139,7 @@ void add_corruptions_probe(CLI::App* probe) {
         const auto tables = app::save_corruption_tables(o->dir, report_data, stem);
         char buf[200];
         std::snprintf(buf, sizeof buf, "\nwrote %s\nwrote %s\n(%.0f s)", tables[0].c_str(), tables[1].c_str(), seconds);
-        report(*o, s.run, std::move(r), o->json ? std::string() : summary_text(report_data) + buf);
+        report(*o, s.run, std::move(r), o->json ? std::string() : summary_text(report_data, split_size) + buf);
     });
 }
 

@@ -5,6 +5,8 @@
 #include "app/cli/commands.h"
 #include "app/cli/progress.h"
 #include "app/experiment.h"
+#include "core/error.h"
+#include "core/probes.h"
 #include "core/probes/memory_edit.h"
 #include "core/runtime.h"
 
@@ -14,9 +16,9 @@ void add_eval(CLI::App& app) {
     struct Opts {
         std::string dir, data, device = "cpu", edit, tf32 = "on";
         std::vector<std::string> data_dirs;
-        bool json = false, allow_other = false;
+        bool json = false, allow_other = false, first = false;
         int threads = 0;
-        int64_t batch = 500, iterations = -1;
+        int64_t batch = 500, iterations = -1, limit = 0;
     };
     auto o = std::make_shared<Opts>();
     auto* cmd = app.add_subcommand("eval", "Evaluate a trained run on a dataset's test split");
@@ -32,6 +34,10 @@ void add_eval(CLI::App& app) {
     cmd->add_option("--threads", o->threads, "CPU threads")->check(CLI::Range(1, 4096));
     cmd->add_option("--tf32", o->tf32, "On CUDA GPUs that have it: TF32 matmuls and convolutions (default on)")
         ->check(CLI::IsMember({"on", "off"}));
+    cmd->add_option("--limit", o->limit, "Only N test images, evenly spaced over the split (as the probes' --limit; 0: all)")
+        ->check(CLI::Range(int64_t(0), int64_t(1) << 40));
+    cmd->add_flag("--first", o->first, "With --limit: the first N test images, in order (the images a slice of the "
+                                       "released CIFAR-10-C holds), not N evenly spaced");
     cmd->add_option("--batch", o->batch, "Evaluation batch")->check(CLI::Range(int64_t(1), int64_t(1) << 20));
     cmd->add_option("--edit", o->edit, "Apply the memory edit RUN/edits/NAME.json at inference (see `vhmn edit`)");
     cmd->add_option("--iterations", o->iterations, "Refinement iterations T at inference")->check(CLI::Range(0, 64));
@@ -56,7 +62,9 @@ void add_eval(CLI::App& app) {
         }
         const auto& cfg = run.config;
         const auto& dataset = run.dataset;
-        const EvalResult r = evaluate(model, dataset.test, cfg.data.mean, cfg.data.std, o->batch, device);
+        if (o->first && o->limit <= 0) throw ConfigError("--first needs --limit N (the first N test images)");
+        const auto test = o->first ? first_images(dataset.test, o->limit) : evenly_spaced(dataset.test, o->limit);
+        const EvalResult r = evaluate(model, test, cfg.data.mean, cfg.data.std, o->batch, device);
         if (o->json) {
             nlohmann::json j;
             j["top1"] = r.top1, j["top5"] = r.top5, j["loss"] = r.loss, j["count"] = r.count;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <set>
+#include <unordered_map>
 
 #include "core/error.h"
 #include "core/probes/common.h"
@@ -80,6 +81,58 @@ std::vector<std::string> chosen_corruptions(const CorruptionSource& source, cons
     return out;
 }
 
+/// Positions in `test` of the images whose Split::index is `wanted` (a split without an index is
+/// the file's own order). An image the split does not hold: ConfigError naming the source.
+torch::Tensor positions_of(const data::Split& test, const torch::Tensor& wanted, const CorruptionSource& source) {
+    const auto want = wanted.to(torch::kCPU, torch::kLong).contiguous();
+    const auto have = test.index.defined() ? test.index.to(torch::kCPU, torch::kLong).contiguous()
+                                           : torch::arange(test.size(), torch::kLong);
+    std::unordered_map<int64_t, int64_t> at;
+    const int64_t* h = have.data_ptr<int64_t>();
+    for (int64_t p = 0; p < have.numel(); ++p) at.emplace(h[p], p);
+    auto out = torch::empty({want.numel()}, torch::kLong);
+    const int64_t* w = want.data_ptr<int64_t>();
+    for (int64_t k = 0; k < want.numel(); ++k) {
+        const auto it = at.find(w[k]);
+        if (it == at.end())
+            throw ConfigError(source.description() + " holds test image " + std::to_string(w[k]) + ", which the run's test split (" +
+                              std::to_string(test.size()) + " images) does not: these files are not a corrupted copy of it");
+        out[k] = it->second;
+    }
+    return out;
+}
+
+/// The clean images the cells are corrupted copies of: `in.test` for a generated source; for files,
+/// the images of `in.test` (the run's whole test split) that their test_index() names. Their labels
+/// must be the split's there, or the files are not a corrupted copy of this run's test split.
+ProbeInput clean_images_of(const ProbeInput& in, const CorruptionSource& source) {
+    ProbeInput out = in;
+    const auto wanted = source.test_index();
+    if (wanted.defined()) {
+        const auto p = positions_of(in.test, wanted, source);
+        out.test = {in.test.images.index_select(0, p.to(in.test.images.device())),
+                    in.test.labels.index_select(0, p.to(in.test.labels.device())),
+                    in.test.index.defined() ? in.test.index.index_select(0, p.to(in.test.index.device())) : wanted};
+    }
+    if (out.test.size() != source.size())
+        throw ConfigError(source.description() + ": " + std::to_string(source.size()) + " images per severity, but " +
+                          std::to_string(out.test.size()) + " clean test images to compare them with");
+    const auto mine = source.labels().to(torch::kCPU, torch::kLong), theirs = out.test.labels.to(torch::kCPU, torch::kLong);
+    const auto differ = mine.ne(theirs).nonzero();
+    if (differ.size(0) > 0) {
+        const int64_t k = differ[0][0].item<int64_t>();
+        const int64_t at = wanted.defined() ? wanted[k].item<int64_t>() : k;
+        const std::string what = "image " + std::to_string(at) + " is labelled " + std::to_string(mine[k].item<int64_t>()) +
+                                 " there and " + std::to_string(theirs[k].item<int64_t>()) + " in the run's test split (" +
+                                 std::to_string(differ.size(0)) + " of " + std::to_string(mine.numel()) +
+                                 " labels differ): these files are not a corrupted copy of this run's test split, whose "
+                                 "first images, in order, they must hold — check --c-dir and the run's --data";
+        if (!source.labels_file().empty()) throw FileError(source.labels_file(), what);
+        throw ConfigError(source.description() + ": " + what);
+    }
+    return out;
+}
+
 }  // namespace
 
 CorruptionsReport probe_corruptions(ProbeInput& in, CorruptionSource& source, const CorruptionsOptions& opts,
@@ -101,19 +154,20 @@ CorruptionsReport probe_corruptions(ProbeInput& in, CorruptionSource& source, co
     for (const auto& n : names)
         if (source.ours(n)) r.ours.push_back(n);
 
+    const ProbeInput clean_in = clean_images_of(in, source);
     c10::InferenceMode inference;
     ProbeScope scope(in.model);
     std::unique_ptr<ProbeScope> base_scope;
     Model base = opts.baseline;
     if (base) base_scope = std::make_unique<ProbeScope>(base);
     const size_t nt = r.iterations.size();
-    const double total = double(names.size() * opts.severities.size() * size_t(source.size()) + size_t(in.test.size()));
+    const double total = double(names.size() * opts.severities.size() * size_t(source.size()) + size_t(clean_in.test.size()));
     double done = 0;
 
-    // Clean accuracy on the run's test split.
+    // Clean accuracy on the images the cells hold, uncorrupted.
     std::vector<int64_t> clean(nt, 0);
     int64_t clean_base = 0;
-    for_batches(in, {}, "clean", [&](int64_t s, int64_t e, const torch::Tensor& x, const torch::Tensor& y) {
+    for_batches(clean_in, {}, "clean", [&](int64_t s, int64_t e, const torch::Tensor& x, const torch::Tensor& y) {
         if (control.cancel && control.cancel->load()) throw ProbeCancelled();
         auto labels = y.to(in.device);
         auto xn = normalized(in, x);
@@ -123,7 +177,7 @@ CorruptionsReport probe_corruptions(ProbeInput& in, CorruptionSource& source, co
         done += double(e - s);
         if (control.progress) control.progress(done / total, "clean");
     });
-    r.clean_count = in.test.size();
+    r.clean_count = clean_in.test.size();
     for (size_t t = 0; t < nt; ++t) r.clean_top1[r.iterations[t]] = 100.0 * double(clean[t]) / double(r.clean_count);
     if (base) r.baseline_clean_top1 = 100.0 * double(clean_base) / double(r.clean_count);
 
@@ -307,6 +361,7 @@ nlohmann::json robustbench_entry(const CorruptionsReport& r, const std::string& 
                                              : "generated with the CIFAR-10-C parameters (not the released files)";
         j["iterations"] = t;
         j["clean_acc"] = s.clean;
+        j["n_examples"] = r.clean_count;  // clean and every corrupted cell: the same images
         // Only a mean over the released files is "CIFAR-10-C accuracy"; a generated one says so in its key.
         j[r.released ? "corruptions_acc" : "corruptions_acc_generated"] = s.mean;
         j["corruptions_acc_cells"] = s.reference_cells;

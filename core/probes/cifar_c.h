@@ -60,6 +60,12 @@ public:
     virtual bool ours(const std::string& corruption) const = 0;
     /// JSON describing the source (kind, folder or seed, images per severity), stored with results.
     virtual nlohmann::json params() const = 0;
+    /// Which test images the source's images are corrupted copies of, in its order: their index in
+    /// the test split as read from disk (Split::index; int64 [size]). Undefined when the source was
+    /// made from the split it is given (generated). probe_corruptions scores clean accuracy on them.
+    virtual torch::Tensor test_index() const { return {}; }
+    /// The file the source's labels come from (named in errors), or empty.
+    virtual std::string labels_file() const { return {}; }
 };
 
 struct CorruptionsOptions {
@@ -81,17 +87,20 @@ struct CCell {
 struct CorruptionsReport {
     std::vector<CCell> cells;
     std::vector<int64_t> iterations;
-    std::map<int64_t, double> clean_top1;  ///< by T, on the run's test split (`in.test`)
+    std::map<int64_t, double> clean_top1;  ///< by T, on the clean images of the cells' images
     double baseline_clean_top1 = -1;
-    int64_t clean_count = 0;
+    int64_t clean_count = 0;                ///< = the images per severity of every cell
     bool released = false;
     nlohmann::json source;                  ///< CorruptionSource::params()
     std::string description;                ///< CorruptionSource::description(): one line for people
     std::vector<std::string> ours;          ///< corruptions whose images are ours (frost when generated)
 };
 
-/// Evaluate every (corruption, severity) cell of `source` at each T; clean accuracy on `in.test`.
-/// Each corrupted batch is made once and embedded once for all T (and the baseline).
+/// Evaluate every (corruption, severity) cell of `source` at each T, and clean accuracy on the same
+/// images: `in.test` itself for a generated source, the images of `in.test` whose Split::index is the source's test_index()
+/// (then the run's whole test split) for released files, whose labels must equal the split's there
+/// (FileError naming labels.npy, the first differing image and both labels). Each corrupted batch
+/// is made once and embedded once for all T (and the baseline).
 CorruptionsReport probe_corruptions(ProbeInput& in, CorruptionSource& source, const CorruptionsOptions& opts,
                                     const ProbeControl& control = {});
 

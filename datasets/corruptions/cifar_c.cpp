@@ -8,6 +8,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/probes.h"
 #include "datasets/npy.h"
 #ifdef VHMN_WITH_OPENCV
 #include <opencv2/imgproc.hpp>
@@ -154,6 +155,12 @@ void export_released(GeneratedCorruptions& source, const std::string& dir, const
     write_released_labels(dir, source.labels());
     auto marker = source.params();
     marker["corruptions"] = corruptions;
+    // Other images than the first n of the test split (export-c --limit): say which, so a probe
+    // scores clean accuracy on the same ones.
+    const auto index = source.split_index().defined() ? source.split_index().to(torch::kCPU, torch::kLong).contiguous()
+                                                      : torch::arange(n, torch::kLong);
+    if (!torch::equal(index, torch::arange(n, torch::kLong)))
+        marker["test_index"] = std::vector<int64_t>(index.data_ptr<int64_t>(), index.data_ptr<int64_t>() + n);
     marker["note"] = "written by `vhmn data export-c`: generated with the CIFAR-10-C parameters, not the released "
                      "CIFAR-10-C; frost uses our procedural texture";
     write_text_atomically((fs::path(dir) / kExportMarker).string(), marker.dump(2) + "\n");
@@ -181,10 +188,7 @@ ReleasedSource::ReleasedSource(const std::string& dir, int64_t limit) : impl_(st
     }
     const int64_t n = impl_->set.per_severity;
     if (limit > 0 && limit < n) {
-        // Evenly spaced, as --limit picks test images everywhere else.
-        std::vector<int64_t> pick;
-        for (int64_t i = 0; i < limit; ++i) pick.push_back(i * n / limit);
-        impl_->pick = torch::tensor(pick, torch::kLong);
+        impl_->pick = evenly_spaced_positions(n, limit);  // as --limit picks test images everywhere else
     }
 }
 
@@ -206,6 +210,27 @@ std::vector<std::string> ReleasedSource::corruptions() const {
             out.push_back(c.name);
     return out;
 }
+
+torch::Tensor ReleasedSource::test_index() const {
+    const int64_t n = impl_->set.per_severity;
+    torch::Tensor all = torch::arange(n, torch::kLong);
+    if (impl_->exported.is_object() && impl_->exported.contains("test_index")) {
+        const auto marker = (fs::path(impl_->set.dir) / kExportMarker).string();
+        std::vector<int64_t> v;
+        try {
+            v = impl_->exported.at("test_index").get<std::vector<int64_t>>();
+        } catch (const nlohmann::json::exception& e) {
+            throw FileError(marker, std::string("'test_index' is not a list of image indices (") + e.what() + ")");
+        }
+        if (int64_t(v.size()) != n)
+            throw FileError(marker, "'test_index' lists " + std::to_string(v.size()) + " images, the files hold " +
+                                        std::to_string(n) + " per severity");
+        all = torch::tensor(v, torch::kLong);
+    }
+    return impl_->pick.defined() ? all.index_select(0, impl_->pick) : all;
+}
+
+std::string ReleasedSource::labels_file() const { return (fs::path(impl_->set.dir) / "labels.npy").string(); }
 
 int64_t ReleasedSource::size() const { return impl_->pick.defined() ? impl_->pick.size(0) : impl_->set.per_severity; }
 

@@ -41,6 +41,8 @@ public:
     torch::Tensor images(const std::string& corruption, int severity, int64_t begin, int64_t count) override;
     bool ours(const std::string& corruption) const override { return c_corruption(corruption).ours_when_generated; }
     nlohmann::json params() const override;
+    /// The split's Split::index (which test images, as read from disk, it holds).
+    const torch::Tensor& split_index() const { return split_.index; }
 
 private:
     Split split_;
@@ -62,6 +64,11 @@ public:
     torch::Tensor images(const std::string& corruption, int severity, int64_t begin, int64_t count) override;
     bool ours(const std::string& corruption) const override;
     nlohmann::json params() const override;
+
+    /// The files hold the first n images of the test split, in order (CIFAR-10-C: all 10,000), or
+    /// those our export's marker lists ("test_index", written when it exported other images).
+    torch::Tensor test_index() const override;
+    std::string labels_file() const override;
 
 private:
     struct Impl;
