@@ -259,7 +259,9 @@ step 45 "a small run folder for the desktop app ($SMALL, no checkpoint.pt)" && {
 step 60 "data-parallel: torchrun" && {
   NGPU=$( [ "$DEVICE" = cuda ] && (nvidia-smi -L 2>/dev/null | wc -l) || echo 0)
   NPROC=$(( NGPU > 0 ? NGPU : 2 ))
-  timeout -k 5 "$STEP_S" "$PY" -m torch.distributed.run --nproc_per_node "$NPROC" --master_port 29517 --redirects 2 --tee 2 --no_python \
+  # A port free now (the kernel's pick), not a fixed one a parallel run may hold.
+  PORT=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  timeout -k 5 "$STEP_S" "$PY" -m torch.distributed.run --nproc_per_node "$NPROC" --master_port "$PORT" --redirects 2 --tee 2 --no_python \
       "$BIN_VHMN" train --data "$DATA" --preset "$PRESET" --epochs 1 --batch "$BATCH" --device "$DEVICE" --threads 4 \
       --out $WORK/run-dist --log-every 5 2>&1 | tr '\r' '\n' | tee $WORK/dist.log | grep -E '^(rank|epoch 1/1 done|  communication)' ||
     fail "torchrun launch"

@@ -5,6 +5,8 @@
 #include <QString>
 #include <QStringList>
 
+#include "tests/patience.h"
+
 namespace vhmn::test {
 
 struct CliResult {
@@ -16,7 +18,7 @@ inline CliResult run_cli(const QStringList& args, const QProcessEnvironment& env
     QProcess p;
     p.setProcessEnvironment(env);
     p.start(QStringLiteral(VHMN_CLI_PATH), args);
-    if (!p.waitForFinished(120000)) return {-1, {}, "timeout"};
+    if (!p.waitForFinished(patience_ms())) return {-1, {}, "timeout"};
     return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -2,
             QString::fromUtf8(p.readAllStandardOutput()), QString::fromUtf8(p.readAllStandardError())};
 }

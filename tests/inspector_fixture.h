@@ -13,6 +13,7 @@
 #include "app/experiment.h"
 #include "app/gui/inspector/run_session.h"
 #include "core/probes.h"
+#include "tests/patience.h"
 #include "widgets/image_grid.h"
 
 namespace vhmn::test {
@@ -32,7 +33,7 @@ inline QString shared_run() {
                                                 QStringLiteral("--epochs"), QStringLiteral("2"), QStringLiteral("--batch"),
                                                 QStringLiteral("100"), QStringLiteral("--augment"), QStringLiteral("none"),
                                                 QStringLiteral("--threads"), QStringLiteral("2"), QStringLiteral("--out"), out});
-        if (p.waitForFinished(300000) && p.exitStatus() == QProcess::NormalExit && p.exitCode() == 0) run = out;
+        if (p.waitForFinished(test::patience_ms()) && p.exitStatus() == QProcess::NormalExit && p.exitCode() == 0) run = out;
         else qWarning("training failed: %s", p.readAllStandardError().constData());
     }
     return run;

@@ -500,7 +500,7 @@ private Q_SLOTS:
             env.remove(QStringLiteral("QT_QPA_PLATFORM"));
             p.setProcessEnvironment(env);
             p.start(QStringLiteral(VHMN_STUDIO_PATH), {flag});
-            QVERIFY(p.waitForFinished(60000));
+            QVERIFY(p.waitForFinished(test::patience_ms()));
             const QString out = QString::fromUtf8(p.readAllStandardOutput());
             QCOMPARE(p.exitStatus(), QProcess::NormalExit);
             QCOMPARE(p.exitCode(), 0);

@@ -89,7 +89,7 @@ struct Ranks {
         }
     }
     /// Wait for every rank; exit codes (−1: still running after the timeout, −2: crashed).
-    std::vector<int> finish(int timeout_ms = 240000) {
+    std::vector<int> finish(int timeout_ms = test::patience_ms()) {
         std::vector<int> codes;
         for (auto& p : procs) {
             if (!p->waitForFinished(timeout_ms)) {
@@ -305,15 +305,18 @@ private Q_SLOTS:
         // The same, rank 1 killed once a mid-epoch checkpoint exists.
         Ranks ranks;
         ranks.start(2, {args(cut)}, free_port());
-        QVERIFY(wait_for_file(fs::path(cut.toStdString()) / "checkpoint.pt", *ranks.procs[0], 120000));
+        QVERIFY(wait_for_file(fs::path(cut.toStdString()) / "checkpoint.pt", *ranks.procs[0], test::patience_ms()));
         ::kill(pid_t(ranks.procs[1]->processId()), SIGKILL);
         const auto t0 = std::chrono::steady_clock::now();
-        auto codes = ranks.finish(60000);
+        auto codes = ranks.finish(test::patience_ms());
         const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         const QString err0 = ranks.err(0);
         if (codes[0] == 0) QSKIP("rank 0 finished before rank 1 was killed (machine too fast for this test)");
         QVERIFY2(codes[0] > 0, qPrintable(err0));
-        QVERIFY2(waited < 30, "the surviving rank took longer than the timeout to stop");
+        // It stops on its own (a rank with no timeout would wait for rank 1 forever, -1 above); 4 × the
+        // --dist-timeout of 20 s, as every wait in the suites, so a busy machine does not fail it.
+        qInfo("the surviving rank stopped %.1f s after rank 1 was killed (--dist-timeout 20)", waited);
+        QVERIFY2(waited < 80, "the surviving rank took over 4 x --dist-timeout to stop");
         QVERIFY2(err0.contains("rank 1") && err0.contains("--resume"), qPrintable(err0));
         QVERIFY2(!err0.contains("terminate called"), qPrintable(err0));
         // Resume on 2 ranks: the result equals the uninterrupted run's, bit for bit.
@@ -332,7 +335,7 @@ private Q_SLOTS:
         QVERIFY2(r.code == 0, qPrintable(r.err));
         QProcess p;
         p.start(QStringLiteral(VHMN_CLI_PATH), args(cut));
-        QVERIFY(wait_for_file(fs::path(cut.toStdString()) / "checkpoint.pt", p, 120000));
+        QVERIFY(wait_for_file(fs::path(cut.toStdString()) / "checkpoint.pt", p, test::patience_ms()));
         p.kill();
         p.waitForFinished(10000);
         if (fs::exists(fs::path(cut.toStdString()) / "model.pt")) QSKIP("the run finished before it was killed");
@@ -370,7 +373,7 @@ private Q_SLOTS:
             auto a = train_args(tmp.filePath("alone"));
             a << "--dist-timeout" << "3";
             p.start(QStringLiteral(VHMN_CLI_PATH), a);
-            QVERIFY(p.waitForFinished(30000));
+            QVERIFY(p.waitForFinished(test::patience_ms()));
             const QString e = QString::fromUtf8(p.readAllStandardError());
             QVERIFY(p.exitCode() != 0);
             QVERIFY2(e.contains("WORLD_SIZE=2") && e.contains("within 3 s"), qPrintable(e));
@@ -393,7 +396,7 @@ private Q_SLOTS:
             auto a = train_args(tmp.filePath("port"));
             a << "--dist-timeout" << "3";
             p.start(QStringLiteral(VHMN_CLI_PATH), a);
-            QVERIFY(p.waitForFinished(30000));
+            QVERIFY(p.waitForFinished(test::patience_ms()));
             ::close(s);
             const QString e = QString::fromUtf8(p.readAllStandardError());
             QVERIFY(p.exitCode() != 0);
@@ -438,7 +441,7 @@ private Q_SLOTS:
         args << QStringLiteral(VHMN_CLI_PATH);
         args << train_args(tmp.filePath("run"));
         p.start(program, args);
-        QVERIFY(p.waitForFinished(240000));
+        QVERIFY(p.waitForFinished(test::patience_ms()));
         const QString out = QString::fromUtf8(p.readAllStandardOutput()), err = QString::fromUtf8(p.readAllStandardError());
         QVERIFY2(p.exitCode() == 0, qPrintable(out + err));
         QVERIFY2(out.contains("rank 0/2") && out.contains("rank 1/2") && out.contains("torchrun's store"), qPrintable(out));

@@ -37,6 +37,7 @@
 #include "core/probes.h"
 #include "tests/inspector_fixture.h"
 #include "tests/suite.h"
+#include "tests/patience.h"
 #include "widgets/figure_plots.h"
 #include "widgets/curve_plot.h"
 #include "widgets/image_grid.h"
@@ -301,7 +302,7 @@ private Q_SLOTS:
                                                 QStringLiteral("poolformer"), QStringLiteral("--epochs"), QStringLiteral("1"),
                                                 QStringLiteral("--batch"), QStringLiteral("100"), QStringLiteral("--augment"),
                                                 QStringLiteral("none"), QStringLiteral("--out"), run});
-        QVERIFY(p.waitForFinished(300000) && p.exitCode() == 0);
+        QVERIFY(p.waitForFinished(test::patience_ms()) && p.exitCode() == 0);
         QWidget window;
         RunSession session;
         auto* inspector = new InspectorView(&session, &window);
@@ -532,7 +533,7 @@ private Q_SLOTS:
                 {QStringLiteral("figure-pack"), shared_run(), QStringLiteral("--data"), kData, QStringLiteral("--out"),
                  out.path(), QStringLiteral("--limit"), QStringLiteral("40"), QStringLiteral("--iterations"),
                  QStringLiteral("0,1,2")});
-        QVERIFY(p.waitForFinished(300000));
+        QVERIFY(p.waitForFinished(test::patience_ms()));
         QVERIFY2(p.exitCode() == 0, p.readAllStandardError().constData());
         const QDir dir(out.path());
         for (const char* name : {"fig2_robustness.csv", "fig5_slot_weights.csv", "fig6_stability.csv",
@@ -546,7 +547,7 @@ private Q_SLOTS:
         QProcess bad;
         bad.start(QStringLiteral(VHMN_CLI_PATH), {QStringLiteral("figure-pack"), out.filePath("missing"), QStringLiteral("--data"),
                                                   kData, QStringLiteral("--out"), out.filePath("x")});
-        QVERIFY(bad.waitForFinished(60000));
+        QVERIFY(bad.waitForFinished(test::patience_ms()));
         QCOMPARE(bad.exitCode(), 2);
     }
 };
