@@ -11,6 +11,8 @@
 
 #include "core/emulated_device.h"
 #include "core/probes.h"
+#include "core/probes/cifar_c.h"
+#include "datasets/corruptions/cifar_c.h"
 #include "tests/device_parity.h"
 #include "tests/helpers.h"
 #include "tests/suite.h"
@@ -114,6 +116,29 @@ private Q_SLOTS:
     void memoryProbesMatchTheCpu() { VHMN_NO_THROW(expect(test::memory_probes_match(models_, /*exact=*/true))); }
     void inspectorQueriesMatchTheCpu() { VHMN_NO_THROW(expect(test::inspector_matches(models_, /*exact=*/true))); }
     void corruptionSuiteMatchesTheCpu() { VHMN_NO_THROW(expect(test::corruptions_match(models_, /*exact=*/true))); }
+
+    // Released files (an export of 12 evenly spaced test images, so its marker lists them) scored
+    // with the whole test split on the device: the clean images are picked there (issue 28).
+    void releasedFilesPickTheirCleanImagesOnTheDevice() {
+        if (!data::corruptions_available()) QSKIP("this build has no OpenCV");
+        const std::string cdir = dir_.filePath("c10c").toStdString();
+        data::GeneratedCorruptions gen(evenly_spaced(models_.data.test, 12), 1, "procedural");
+        data::export_released(gen, cdir, {"contrast"});
+        CorruptionsOptions o;
+        o.severities = {3};
+        auto run = [&](bool on_device) {
+            auto in = models_.input(on_device, 0);
+            if (on_device) in.test = split_on(in.test, dev());
+            data::ReleasedSource source(cdir);
+            return probe_corruptions(in, source, o);
+        };
+        CorruptionsReport c, e;
+        VHMN_NO_THROW(c = run(false));
+        VHMN_NO_THROW(e = run(true));
+        QCOMPARE(e.clean_count, int64_t(12));
+        QCOMPARE(e.clean_top1, c.clean_top1);
+        QCOMPARE(e.cells.front().top1, c.cells.front().top1);
+    }
 };
 
 VHMN_TEST_SUITE(TestDevice);

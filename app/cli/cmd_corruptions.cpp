@@ -128,7 +128,6 @@ void add_corruptions_probe(CLI::App* probe) {
             base = app::open_run(o->baseline, o->data.empty() ? s.run.data_path : o->data, s.device, bo);
             opts.baseline = base->model;
         }
-        const int64_t split_size = source->test_index().defined() ? in.test.size() : s.run.dataset.test.size();
         auto report_data = probe_corruptions(in, *source, opts, probe_progress());
         auto r = corruptions_result(report_data);
         if (base) r.params["baseline"] = o->baseline;
@@ -139,7 +138,7 @@ void add_corruptions_probe(CLI::App* probe) {
         const auto tables = app::save_corruption_tables(o->dir, report_data, stem);
         char buf[200];
         std::snprintf(buf, sizeof buf, "\nwrote %s\nwrote %s\n(%.0f s)", tables[0].c_str(), tables[1].c_str(), seconds);
-        report(*o, s.run, std::move(r), o->json ? std::string() : summary_text(report_data, split_size) + buf);
+        report(*o, s.run, std::move(r), o->json ? std::string() : summary_text(report_data, s.run.dataset.test.size()) + buf);
     });
 }
 

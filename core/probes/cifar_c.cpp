@@ -90,16 +90,17 @@ torch::Tensor positions_of(const data::Split& test, const torch::Tensor& wanted,
     std::unordered_map<int64_t, int64_t> at;
     const int64_t* h = have.data_ptr<int64_t>();
     for (int64_t p = 0; p < have.numel(); ++p) at.emplace(h[p], p);
-    auto out = torch::empty({want.numel()}, torch::kLong);
+    std::vector<int64_t> out;
+    out.reserve(size_t(want.numel()));
     const int64_t* w = want.data_ptr<int64_t>();
     for (int64_t k = 0; k < want.numel(); ++k) {
         const auto it = at.find(w[k]);
         if (it == at.end())
             throw ConfigError(source.description() + " holds test image " + std::to_string(w[k]) + ", which the run's test split (" +
                               std::to_string(test.size()) + " images) does not: these files are not a corrupted copy of it");
-        out[k] = it->second;
+        out.push_back(it->second);
     }
-    return out;
+    return torch::tensor(out, torch::kLong);
 }
 
 /// The clean images the cells are corrupted copies of: `in.test` for a generated source; for files,
@@ -112,7 +113,8 @@ ProbeInput clean_images_of(const ProbeInput& in, const CorruptionSource& source)
         const auto p = positions_of(in.test, wanted, source);
         out.test = {in.test.images.index_select(0, p.to(in.test.images.device())),
                     in.test.labels.index_select(0, p.to(in.test.labels.device())),
-                    in.test.index.defined() ? in.test.index.index_select(0, p.to(in.test.index.device())) : wanted};
+                    in.test.index.defined() ? in.test.index.index_select(0, p.to(in.test.index.device()))
+                                            : wanted.to(in.test.images.device(), torch::kLong)};
     }
     if (out.test.size() != source.size())
         throw ConfigError(source.description() + ": " + std::to_string(source.size()) + " images per severity, but " +

@@ -171,6 +171,7 @@ struct ReleasedSource::Impl {
     ReleasedCorruptions set;
     nlohmann::json exported;  ///< kExportMarker's contents (null: the folder is not ours)
     torch::Tensor pick;  ///< indices into each severity block (undefined: all, in order)
+    torch::Tensor test_index;  ///< Split::index of each image the files hold (the marker's, or 0..n-1)
     std::string cached_name;
     int cached_severity = 0;
     torch::Tensor cached;  ///< the current cell, uint8 [n, C, H, W]
@@ -187,6 +188,19 @@ ReleasedSource::ReleasedSource(const std::string& dir, int64_t limit) : impl_(st
         }
     }
     const int64_t n = impl_->set.per_severity;
+    impl_->test_index = torch::arange(n, torch::kLong);
+    if (impl_->exported.is_object() && impl_->exported.contains("test_index")) {
+        std::vector<int64_t> v;
+        try {
+            v = impl_->exported.at("test_index").get<std::vector<int64_t>>();
+        } catch (const nlohmann::json::exception& e) {
+            throw FileError(marker, std::string("'test_index' is not a list of image indices (") + e.what() + ")");
+        }
+        if (int64_t(v.size()) != n)
+            throw FileError(marker, "'test_index' lists " + std::to_string(v.size()) + " images, the files hold " +
+                                        std::to_string(n) + " per severity");
+        impl_->test_index = torch::tensor(v, torch::kLong);
+    }
     if (limit > 0 && limit < n) {
         impl_->pick = evenly_spaced_positions(n, limit);  // as --limit picks test images everywhere else
     }
@@ -212,22 +226,7 @@ std::vector<std::string> ReleasedSource::corruptions() const {
 }
 
 torch::Tensor ReleasedSource::test_index() const {
-    const int64_t n = impl_->set.per_severity;
-    torch::Tensor all = torch::arange(n, torch::kLong);
-    if (impl_->exported.is_object() && impl_->exported.contains("test_index")) {
-        const auto marker = (fs::path(impl_->set.dir) / kExportMarker).string();
-        std::vector<int64_t> v;
-        try {
-            v = impl_->exported.at("test_index").get<std::vector<int64_t>>();
-        } catch (const nlohmann::json::exception& e) {
-            throw FileError(marker, std::string("'test_index' is not a list of image indices (") + e.what() + ")");
-        }
-        if (int64_t(v.size()) != n)
-            throw FileError(marker, "'test_index' lists " + std::to_string(v.size()) + " images, the files hold " +
-                                        std::to_string(n) + " per severity");
-        all = torch::tensor(v, torch::kLong);
-    }
-    return impl_->pick.defined() ? all.index_select(0, impl_->pick) : all;
+    return impl_->pick.defined() ? impl_->test_index.index_select(0, impl_->pick) : impl_->test_index;
 }
 
 std::string ReleasedSource::labels_file() const { return (fs::path(impl_->set.dir) / "labels.npy").string(); }
