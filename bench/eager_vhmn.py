@@ -24,7 +24,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-PRESETS = {  # core/config.cpp
+PRESETS = {  # core/models/config.cpp
     "paper-small": dict(dim=300, latent=300, depth=6, local_slots=2500, global_slots=1000),
     "cpu-small": dict(dim=128, latent=128, depth=4, local_slots=1000, global_slots=500),
     "cpu-tiny": dict(dim=64, latent=64, depth=4, local_slots=500, global_slots=200),

@@ -1,5 +1,6 @@
 #pragma once
-// Plain data types shared by core (trainer, probes) and datasets (readers, augmentation).
+// Plain data types shared by core (trainer, probes) and datasets (readers, augmentation), and the
+// subsets every --limit picks (core/data.cpp).
 #include <string>
 #include <vector>
 
@@ -29,7 +30,7 @@ struct Dataset {
     int64_t image_size() const { return train.images.size(2); }
 };
 
-/// A training batch after augmentation (see datasets/augment.h).
+/// A training batch after augmentation (see datasets/augment/augment.h).
 struct AugmentedBatch {
     torch::Tensor images;         // [B, C, H, W] float in [0, 1], on the training device
     torch::Tensor targets;        // [B, classes] float soft targets (mixing, label smoothing)
@@ -39,3 +40,16 @@ struct AugmentedBatch {
 };
 
 }  // namespace vhmn::data
+
+namespace vhmn {
+
+/// `n` images evenly spaced over a split (all of it when n <= 0 or n >= its size): image-folder
+/// splits are sorted by class, so the first n images would be a few classes.
+data::Split evenly_spaced(const data::Split& split, int64_t n);
+/// Their positions, exactly: i·total/n in integers for i < n (int64 [n] on `device`); every --limit
+/// (probes, eval, export-c, a released folder's images) picks these.
+torch::Tensor evenly_spaced_positions(int64_t total, int64_t n, torch::Device device = torch::kCPU);
+/// The first n images of a split, in order (all of it when n <= 0 or n >= its size).
+data::Split first_images(const data::Split& split, int64_t n);
+
+}  // namespace vhmn

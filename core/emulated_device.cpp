@@ -293,7 +293,7 @@ void fallback(const c10::OperatorHandle& op, torch::jit::Stack* stack) {
         ++g_kernel_names[op.schema().name()];
     }
     // The CPU kernel and the copies are this operator's implementation, not more operator calls:
-    // profilers and operator counts (core/op_count.h) see one call, as on a GPU.
+    // profilers and operator counts (core/train/op_count.h) see one call, as on a GPU.
     at::RecordFunctionGuard not_recorded(false);
     const auto& schema = op.schema();
     const size_t nargs = schema.arguments().size();

@@ -20,7 +20,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-# cpu-tiny / cpu-small sizes of core/config.cpp: dim, depth, mlp_ratio, extra (heads, token width, pool)
+# cpu-tiny / cpu-small sizes of core/models/config.cpp: dim, depth, mlp_ratio, extra (heads, token width, pool)
 SIZES = {
     "cpu-tiny": {"vit": (80, 4, 4, 4), "mixer": (96, 4, 4, 48), "poolformer": (96, 4, 4, 3)},
     "cpu-small": {"vit": (160, 4, 4, 4), "mixer": (192, 4, 4, 96), "poolformer": (192, 4, 4, 3)},

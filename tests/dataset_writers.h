@@ -1,5 +1,5 @@
 #pragma once
-// Byte-level writers of the official dataset file layouts, for tests/test_datasets.cpp.
+// Byte-level writers of the official dataset file layouts, for tests/datasets/test_datasets.cpp.
 // Written from the format descriptions, independently of the reader code in datasets/.
 #include <cstdint>
 #include <cstring>

@@ -7,7 +7,7 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
-#include "core/config.h"
+#include "core/models/config.h"
 
 namespace vhmn::test {
 

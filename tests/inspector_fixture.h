@@ -10,9 +10,10 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
-#include "app/experiment.h"
-#include "app/gui/inspector/run_session.h"
-#include "core/probes.h"
+#include "app/common/experiment.h"
+#include "app/gui/analysis/run_session.h"
+#include "core/probes/framework.h"
+#include "core/probes/image.h"
 #include "tests/patience.h"
 #include "widgets/image_grid.h"
 

@@ -2,13 +2,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include "app/bench_data.h"
-#include "app/experiment.h"
+#include "app/common/bench_data.h"
+#include "app/common/experiment.h"
 #include "app/cli/commands.h"
-#include "core/bench.h"
+#include "core/train/bench.h"
 #include "core/runtime.h"
-#include "core/stats.h"
-#include "datasets/augment.h"
+#include "core/models/stats.h"
+#include "datasets/augment/augment.h"
 
 namespace vhmn::cli {
 

@@ -11,12 +11,13 @@
 #include "app/cli/commands.h"
 #include "app/cli/probe_common.h"
 #include "app/cli/progress.h"
-#include "app/experiment.h"
+#include "app/common/experiment.h"
+#include "core/probes/robustness.h"
 #include "core/error.h"
 #include "core/probes/cifar_c.h"
 #include "core/runtime.h"
 #include "datasets/corruptions/cifar_c.h"
-#include "datasets/readers.h"
+#include "datasets/readers/readers.h"
 
 namespace vhmn::cli {
 

@@ -5,11 +5,11 @@
 #include <nlohmann/json.hpp>
 
 #include "app/cli/commands.h"
-#include "app/data_location.h"
+#include "app/common/data_location.h"
 #include "core/error.h"
 #include "core/runtime.h"
-#include "core/train_config.h"
-#include "datasets/fingerprint_cache.h"
+#include "core/train/train_config.h"
+#include "datasets/readers/fingerprint_cache.h"
 
 namespace vhmn::cli {
 namespace {

@@ -4,9 +4,9 @@
 
 #include "app/cli/commands.h"
 #include "app/cli/progress.h"
-#include "app/experiment.h"
+#include "app/common/experiment.h"
 #include "core/error.h"
-#include "core/probes.h"
+#include "core/probes/framework.h"
 #include "core/probes/memory_edit.h"
 #include "core/runtime.h"
 

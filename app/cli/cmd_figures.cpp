@@ -7,8 +7,8 @@
 
 #include "app/cli/commands.h"
 #include "app/cli/progress.h"
-#include "app/experiment.h"
-#include "app/figures.h"
+#include "app/common/experiment.h"
+#include "app/common/figures.h"
 #include "core/error.h"
 #include "core/runtime.h"
 

@@ -2,7 +2,7 @@
 #include <iostream>
 
 #include "app/cli/commands.h"
-#include "app/model_summary.h"
+#include "app/common/model_summary.h"
 #include "core/error.h"
 
 namespace vhmn::cli {

@@ -8,9 +8,9 @@
 #include "app/cli/commands.h"
 #include "app/cli/probe_common.h"
 #include "app/cli/progress.h"
-#include "app/experiment.h"
+#include "app/common/experiment.h"
 #include "core/error.h"
-#include "core/model_io.h"
+#include "core/io/model_io.h"
 #include "core/probes/ablation.h"
 #include "core/probes/evidence.h"
 #include "core/probes/memory_edit.h"
@@ -24,6 +24,33 @@ std::string percent(double p) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%.1f%%", 100.0 * p);
     return buf;
+}
+
+/// The evidence listing: the prediction, then each training image with its mass and first slots.
+std::string evidence_text(const app::OpenedRun& run, const Evidence& e, int64_t index, int64_t label) {
+    std::string text;
+    char buf[512];
+    std::snprintf(buf, sizeof buf,
+                  "test image %lld: label %s, predicted %s (p = %.3f), T = %lld\n"
+                  "evidence from %lld training images over %lld retrievals; the %zu listed hold %s of it\n",
+                  (long long)index, class_name(run, label).c_str(), class_name(run, e.prediction).c_str(),
+                  e.probabilities[size_t(e.prediction)], (long long)e.iterations, (long long)e.images_with_mass,
+                  (long long)e.banks_used, e.images.size(), percent(e.mass_listed).c_str());
+    text += buf;
+    for (size_t i = 0; i < e.images.size(); ++i) {
+        const auto& im = e.images[i];
+        std::snprintf(buf, sizeof buf, "  %2zu. training image %-7lld %-12s mass %6.2f%%  from %zu slot(s):", i + 1,
+                      (long long)im.source, class_name(run, im.label).c_str(), 100.0 * im.mass, im.slots.size());
+        text += buf;
+        for (size_t k = 0; k < im.slots.size() && k < 4; ++k) {
+            const auto& sl = im.slots[k];
+            std::snprintf(buf, sizeof buf, " b%lld.%s#%lld", (long long)sl.block, branch_name(sl.branch).c_str(),
+                          (long long)sl.slot);
+            text += buf;
+        }
+        text += im.slots.size() > 4 ? " …\n" : "\n";
+    }
+    return text;
 }
 
 void add_evidence(CLI::App* probe) {
@@ -61,28 +88,7 @@ void add_evidence(CLI::App* probe) {
         const auto e = probe_evidence(s.run.model, image, label, cfg.data.mean, cfg.data.std, opts, s.device);
         const auto fingerprint = app::data_fingerprint_text(s.run);
         auto r = evidence_result(e, o->index, fingerprint);
-        std::string text;
-        char buf[512];
-        std::snprintf(buf, sizeof buf,
-                      "test image %lld: label %s, predicted %s (p = %.3f), T = %lld\n"
-                      "evidence from %lld training images over %lld retrievals; the %zu listed hold %s of it\n",
-                      (long long)o->index, class_name(s.run, label).c_str(), class_name(s.run, e.prediction).c_str(),
-                      e.probabilities[size_t(e.prediction)], (long long)e.iterations, (long long)e.images_with_mass,
-                      (long long)e.banks_used, e.images.size(), percent(e.mass_listed).c_str());
-        text += buf;
-        for (size_t i = 0; i < e.images.size(); ++i) {
-            const auto& im = e.images[i];
-            std::snprintf(buf, sizeof buf, "  %2zu. training image %-7lld %-12s mass %6.2f%%  from %zu slot(s):", i + 1,
-                          (long long)im.source, class_name(s.run, im.label).c_str(), 100.0 * im.mass, im.slots.size());
-            text += buf;
-            for (size_t k = 0; k < im.slots.size() && k < 4; ++k) {
-                const auto& sl = im.slots[k];
-                std::snprintf(buf, sizeof buf, " b%lld.%s#%lld", (long long)sl.block, branch_name(sl.branch).c_str(),
-                              (long long)sl.slot);
-                text += buf;
-            }
-            text += im.slots.size() > 4 ? " …\n" : "\n";
-        }
+        std::string text = evidence_text(s.run, e, o->index, label);
         if (o->forget > 0) {
             const auto name = o->save_edit.empty() ? "forget-evidence-" + std::to_string(o->index) : o->save_edit;
             auto edit = forget_evidence_edit(e, o->forget, o->index, name);
@@ -91,6 +97,7 @@ void add_evidence(CLI::App* probe) {
             const MaskScope restore(model);
             const int64_t masked = apply_edit(model, edit, true);
             const auto after = probe_evidence(s.run.model, image, label, cfg.data.mean, cfg.data.std, opts, s.device);
+            char buf[512];
             r.params["forget"] = {{"top", o->forget},
                                   {"sources", edit.sources},
                                   {"masked_slots", masked},
@@ -159,8 +166,7 @@ void add_leave_class_out(CLI::App* probe) {
                                                          "a class x class matrix");
     add_common(cmd, *o);
     cmd->callback([o] {
-        auto s = open(*o);
-        auto in = app::probe_input(s.run, s.device, o->batch, o->limit);
+        auto [s, in, block] = start_probe(*o);
         const auto lco = probe_leave_class_out(in, probe_progress());
         const int64_t classes = int64_t(lco.baseline.size());
         std::vector<std::string> cols{"masked", "all"};

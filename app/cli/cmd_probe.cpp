@@ -10,7 +10,13 @@
 #include "app/cli/commands.h"
 #include "app/cli/probe_common.h"
 #include "app/cli/progress.h"
-#include "app/experiment.h"
+#include "app/common/experiment.h"
+#include "core/probes/weights.h"
+#include "core/probes/hits.h"
+#include "core/probes/image.h"
+#include "core/probes/robustness.h"
+#include "core/probes/stability.h"
+#include "core/probes/perturbations.h"
 #include "core/error.h"
 #include "core/probes/evidence.h"
 #include "core/runtime.h"
@@ -31,9 +37,7 @@ void add_weights(CLI::App* probe) {
     add_bank_options(cmd, o->block, o->branch);
     cmd->add_option("--class", o->cls, "Class whose inputs are averaged (default 0)");
     cmd->callback([o] {
-        auto s = open(*o);
-        const int64_t block = resolve_block(s.run, o->block);
-        auto in = app::probe_input(s.run, s.device, o->batch, o->limit);
+        auto [s, in, block] = start_probe(*o, o->block);
         const auto w = probe_weights(in, block, parse_branch(o->branch), probe_progress());
         auto r = weights_result(w, o->cls);
         const auto mass = r.params["mass_by_slot_class"].get<std::vector<double>>();
@@ -55,8 +59,7 @@ void add_hits(CLI::App* probe) {
     auto* cmd = probe->add_subcommand("hits", "Table 9: top-1/top-5 retrieval hit rates, local and global, per block");
     add_common(cmd, *o);
     cmd->callback([o] {
-        auto s = open(*o);
-        auto in = app::probe_input(s.run, s.device, o->batch, o->limit);
+        auto [s, in, block] = start_probe(*o);
         auto r = hits_result(probe_hits(in, probe_progress()));
         report(*o, s.run, r, r.table.to_markdown(2));
     });
@@ -158,9 +161,7 @@ void add_stability(CLI::App* probe) {
     add_bank_options(cmd, o->block, o->branch);
     cmd->add_option("--seed", o->seed, "Seed of the corruptions");
     cmd->callback([o] {
-        auto s = open(*o);
-        const int64_t block = resolve_block(s.run, o->block);
-        auto in = app::probe_input(s.run, s.device, o->batch, o->limit);
+        auto [s, in, block] = start_probe(*o, o->block);
         const auto branch = parse_branch(o->branch);
         auto r = stability_result(probe_stability(in, block, branch, stability_corruptions(), o->seed, probe_progress()),
                                   block, branch, o->seed);

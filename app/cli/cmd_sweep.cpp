@@ -3,7 +3,7 @@
 
 #include "app/cli/commands.h"
 #include "app/cli/progress.h"
-#include "app/sweep.h"
+#include "app/common/sweep.h"
 #include "core/runtime.h"
 
 namespace vhmn::cli {

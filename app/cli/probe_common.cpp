@@ -96,4 +96,11 @@ int64_t resolve_block(const app::OpenedRun& run, int64_t block) {
     return b;
 }
 
+ProbeStart start_probe(const CommonOpts& o, int64_t block, bool provenance) {
+    auto s = open(o, provenance);
+    const int64_t b = resolve_block(s.run, block);
+    auto in = app::probe_input(s.run, s.device, o.batch, o.limit);
+    return {std::move(s), std::move(in), b};
+}
+
 }  // namespace vhmn::cli

@@ -8,7 +8,7 @@
 #include <CLI/CLI.hpp>
 #include <torch/torch.h>
 
-#include "app/experiment.h"
+#include "app/common/experiment.h"
 
 namespace vhmn::cli {
 
@@ -44,5 +44,14 @@ void add_bank_options(CLI::App* cmd, int64_t& block, std::string& branch);
 std::string class_name(const app::OpenedRun& run, int64_t c);
 /// --block with negatives counting from the last block; ConfigError outside the model's depth.
 int64_t resolve_block(const app::OpenedRun& run, int64_t block);
+
+/// The start every probe on test images shares: the run opened (open()), --block resolved, and
+/// --limit test images as the probe's input.
+struct ProbeStart {
+    Session s;
+    ProbeInput in;
+    int64_t block = -1;  ///< resolved --block (the last block when none was asked)
+};
+ProbeStart start_probe(const CommonOpts& o, int64_t block = -1, bool provenance = false);
 
 }  // namespace vhmn::cli

@@ -1,6 +1,6 @@
 #include "app/cli/progress.h"
 
-#include "core/trainer.h"
+#include "core/train/trainer.h"
 
 #include <cstdio>
 #include <iostream>

@@ -3,8 +3,8 @@
 #include <string>
 #include <vector>
 
-#include "core/metrics.h"
-#include "core/probes.h"
+#include "core/train/metrics.h"
+#include "core/probes/framework.h"
 
 namespace vhmn::cli {
 

@@ -24,21 +24,21 @@
 #include <QToolBar>
 #include <QVBoxLayout>
 
-#include "app/gui/curves_view.h"
-#include "app/gui/experiment_panel.h"
-#include "app/gui/inspector/corruptions_view.h"
-#include "app/gui/inspector/forgetting_view.h"
-#include "app/gui/inspector/inspector_view.h"
-#include "app/gui/inspector/memory_map_view.h"
-#include "app/gui/inspector/memory_view.h"
-#include "app/gui/inspector/robustness_view.h"
-#include "app/gui/inspector/run_session.h"
-#include "app/gui/inspector/workspace.h"
-#include "app/gui/runs_browser.h"
-#include "app/gui/training_controller.h"
-#include "app/model_summary.h"
-#include "core/run_record.h"
-#include "core/stats.h"
+#include "app/gui/training/curves_view.h"
+#include "app/gui/training/experiment_panel.h"
+#include "app/gui/analysis/corruptions_view.h"
+#include "app/gui/analysis/forgetting_view.h"
+#include "app/gui/analysis/inspector_view.h"
+#include "app/gui/analysis/memory_map_view.h"
+#include "app/gui/analysis/memory_view.h"
+#include "app/gui/analysis/robustness_view.h"
+#include "app/gui/analysis/run_session.h"
+#include "app/gui/analysis/workspace.h"
+#include "app/gui/runs/runs_browser.h"
+#include "app/gui/training/training_controller.h"
+#include "app/common/model_summary.h"
+#include "core/io/run_record.h"
+#include "core/models/stats.h"
 #include "widgets/curve_plot.h"
 #include "widgets/summary_table.h"
 
@@ -74,32 +74,7 @@ MainWindow::MainWindow(const MainWindowOptions& options, QWidget* parent) : QMai
 
     // Centre: training (controls, progress, curves), runs, model.
     tabs_ = new QTabWidget(this);
-    auto* training = new QWidget;
-    auto* tl = new QVBoxLayout(training);
-    error_ = new QLabel(training);
-    error_->setObjectName(QStringLiteral("errorBanner"));
-    error_->setWordWrap(true);
-    error_->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    error_->setStyleSheet(QStringLiteral("background: #fde7e7; color: #8a1c1c; border: 1px solid #e0a0a0; padding: 6px;"));
-    error_->hide();
-    tl->addWidget(error_);
-    run_label_ = new QLabel(tr("No run yet: choose an experiment on the left and press Start (Ctrl+R)."), training);
-    run_label_->setWordWrap(true);
-    tl->addWidget(run_label_);
-    auto* bar = new QHBoxLayout;
-    progress_ = new QProgressBar(training);
-    progress_->setRange(0, 1000);
-    progress_->setValue(0);
-    progress_->setTextVisible(true);
-    progress_->setFormat(QStringLiteral("%p%"));
-    bar->addWidget(progress_, 2);
-    progress_label_ = new QLabel(training);
-    progress_label_->setMinimumWidth(progress_label_->fontMetrics().horizontalAdvance(QLatin1Char('M')) * 34);
-    bar->addWidget(progress_label_, 3);
-    tl->addLayout(bar);
-    curves_ = new CurvesView(training);
-    tl->addWidget(curves_, 1);
-    tabs_->addTab(training, tr("Training"));
+    tabs_->addTab(buildTrainingTab(), tr("Training"));
     runs_ = new RunsBrowser;
     tabs_->addTab(runs_, tr("Runs"));
     summary_ = new widgets::SummaryTable;
@@ -132,6 +107,44 @@ MainWindow::MainWindow(const MainWindowOptions& options, QWidget* parent) : QMai
 
     buildMenus();
 
+    connectSignals();
+
+    loadSettings();
+    updateActions();
+    updateModelSummary();
+}
+
+/// The Training tab: error banner, run line, progress and the live curves.
+QWidget* MainWindow::buildTrainingTab() {
+    auto* training = new QWidget;
+    auto* tl = new QVBoxLayout(training);
+    error_ = new QLabel(training);
+    error_->setObjectName(QStringLiteral("errorBanner"));
+    error_->setWordWrap(true);
+    error_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    error_->setStyleSheet(QStringLiteral("background: #fde7e7; color: #8a1c1c; border: 1px solid #e0a0a0; padding: 6px;"));
+    error_->hide();
+    tl->addWidget(error_);
+    run_label_ = new QLabel(tr("No run yet: choose an experiment on the left and press Start (Ctrl+R)."), training);
+    run_label_->setWordWrap(true);
+    tl->addWidget(run_label_);
+    auto* bar = new QHBoxLayout;
+    progress_ = new QProgressBar(training);
+    progress_->setRange(0, 1000);
+    progress_->setValue(0);
+    progress_->setTextVisible(true);
+    progress_->setFormat(QStringLiteral("%p%"));
+    bar->addWidget(progress_, 2);
+    progress_label_ = new QLabel(training);
+    progress_label_->setMinimumWidth(progress_label_->fontMetrics().horizontalAdvance(QLatin1Char('M')) * 34);
+    bar->addWidget(progress_label_, 3);
+    tl->addLayout(bar);
+    curves_ = new CurvesView(training);
+    tl->addWidget(curves_, 1);
+    return training;
+}
+
+void MainWindow::connectSignals() {
     connect(panel_, &ExperimentPanel::validityChanged, this, &MainWindow::updateActions);
     connect(controller_, &TrainingController::stateChanged, this, &MainWindow::updateActions);
     connect(controller_, &TrainingController::stepReported, this, &MainWindow::onStep);
@@ -163,15 +176,26 @@ MainWindow::MainWindow(const MainWindowOptions& options, QWidget* parent) : QMai
     connect(tabs_, &QTabWidget::currentChanged, this, [this] {
         if (tabs_->currentWidget() == summary_) updateModelSummary();
     });
-
-    loadSettings();
-    updateActions();
-    updateModelSummary();
 }
 
 MainWindow::~MainWindow() = default;  // the controller (a child) stops and joins its thread
 
 void MainWindow::buildMenus() {
+    buildTrainingActions();
+    buildFileMenu();
+    auto* train = menuBar()->addMenu(tr("&Training"));
+    train->addActions({start_, pause_, resume_, stop_});
+    buildViewMenu();
+    auto* help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(tr("&About"), this, [this] {
+        QMessageBox::about(this, tr("About V-HMN Studio"),
+                           tr("<b>V-HMN Studio %1</b><p>Train and inspect Vision Hopfield Memory Networks.</p>")
+                               .arg(QApplication::applicationVersion()));
+    });
+}
+
+/// Start, pause, resume and stop, on the toolbar.
+void MainWindow::buildTrainingActions() {
     auto* tb = addToolBar(tr("Training"));
     tb->setObjectName(QStringLiteral("trainingToolbar"));
     tb->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
@@ -193,6 +217,9 @@ void MainWindow::buildMenus() {
     connect(stop_, &QAction::triggered, this, &MainWindow::stopTraining);
     tb->addActions({start_, pause_, resume_, stop_});
 
+}
+
+void MainWindow::buildFileMenu() {
     open_run_ = new QAction(tr("&Open run folder…"), this);
     open_run_->setShortcut(QKeySequence::Open);
     connect(open_run_, &QAction::triggered, this, [this] {
@@ -252,9 +279,9 @@ void MainWindow::buildMenus() {
     file->addAction(pack);
     file->addSeparator();
     file->addAction(quit);
-    auto* train = menuBar()->addMenu(tr("&Training"));
-    train->addActions({start_, pause_, resume_, stop_});
+}
 
+void MainWindow::buildViewMenu() {
     auto* view = menuBar()->addMenu(tr("&View"));
     const QStringList tab_names = {tr("&Training"), tr("&Runs"), tr("&Model"), tr("&Inspector"), tr("M&emory"),
                                    tr("R&obustness")};
@@ -281,13 +308,6 @@ void MainWindow::buildMenus() {
     connect(refresh, &QAction::triggered, runs_, &RunsBrowser::refresh);
     view->addSeparator();
     for (auto* dock : findChildren<QDockWidget*>()) view->addAction(dock->toggleViewAction());
-
-    auto* help = menuBar()->addMenu(tr("&Help"));
-    help->addAction(tr("&About"), this, [this] {
-        QMessageBox::about(this, tr("About V-HMN Studio"),
-                           tr("<b>V-HMN Studio %1</b><p>Train and inspect Vision Hopfield Memory Networks.</p>")
-                               .arg(QApplication::applicationVersion()));
-    });
 }
 
 void MainWindow::updateActions() {

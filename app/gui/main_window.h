@@ -74,6 +74,11 @@ protected:
 
 private:
     void buildMenus();
+    void buildTrainingActions();
+    void buildFileMenu();
+    void buildViewMenu();
+    QWidget* buildTrainingTab();
+    void connectSignals();
     void updateActions();
     void showError(const QString& message);
     void clearError();

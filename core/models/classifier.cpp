@@ -3,10 +3,6 @@
 #include <sstream>
 
 #include "core/error.h"
-#include "core/models/mixer.h"
-#include "core/models/poolformer.h"
-#include "core/models/vhmn.h"
-#include "core/models/vit.h"
 
 namespace vhmn {
 namespace nn = torch::nn;
@@ -65,23 +61,6 @@ void ClassifierImpl::set_iterations(int64_t t) {
     if (t != 0)
         throw ConfigError("a " + arch_display_name(cfg_.arch) + " (arch '" + cfg_.arch +
                           "') has no refinement iterations: only V-HMN takes a T, got " + std::to_string(t));
-}
-
-VHMNImpl* ClassifierImpl::memory_model() { return dynamic_cast<VHMNImpl*>(this); }
-
-Model make_model(const ModelConfig& cfg) {
-    cfg.validate();
-    if (cfg.arch == "vit") return Model(ViT(cfg));
-    if (cfg.arch == "mixer") return Model(Mixer(cfg));
-    if (cfg.arch == "poolformer") return Model(PoolFormer(cfg));
-    return Model(VHMN(cfg));
-}
-
-VHMN memory_of(const Model& model, const std::string& what) {
-    if (auto m = std::dynamic_pointer_cast<VHMNImpl>(model.ptr())) return VHMN(m);
-    const auto& arch = model->config().arch;
-    throw ConfigError("this run is a " + arch_display_name(arch) + " (arch '" + arch +
-                      "'): it has no memory banks, so " + what + " does not apply (only V-HMN runs have them)");
 }
 
 }  // namespace vhmn

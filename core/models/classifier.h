@@ -11,7 +11,7 @@
 
 #include <torch/torch.h>
 
-#include "core/config.h"
+#include "core/models/config.h"
 
 namespace vhmn {
 
@@ -130,8 +130,5 @@ public:
                                           !std::is_same<Holder, Model>::value>>
     Model(const Holder& holder) : Model(holder.ptr()) {}
 };
-
-/// Build the model `cfg.arch` names (validated first).
-Model make_model(const ModelConfig& cfg);
 
 }  // namespace vhmn

@@ -289,4 +289,13 @@ std::vector<std::pair<double, double>> VHMNImpl::retrieval_entropies() const {
     return read_pairs(v);
 }
 
+VHMNImpl* ClassifierImpl::memory_model() { return dynamic_cast<VHMNImpl*>(this); }
+
+VHMN memory_of(const Model& model, const std::string& what) {
+    if (auto m = std::dynamic_pointer_cast<VHMNImpl>(model.ptr())) return VHMN(m);
+    const auto& arch = model->config().arch;
+    throw ConfigError("this run is a " + arch_display_name(arch) + " (arch '" + arch +
+                      "'): it has no memory banks, so " + what + " does not apply (only V-HMN runs have them)");
+}
+
 }  // namespace vhmn

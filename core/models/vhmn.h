@@ -8,10 +8,10 @@
 
 #include <torch/torch.h>
 
-#include "core/config.h"
-#include "core/hopfield.h"
+#include "core/models/config.h"
+#include "core/models/hopfield.h"
 #include "core/models/classifier.h"
-#include "core/memory_bank.h"
+#include "core/models/memory_bank.h"
 
 namespace vhmn {
 

@@ -1,15 +1,16 @@
 #pragma once
-// Helpers shared by the probes (core/probes.cpp, core/probes/*.cpp); not part of the public API.
+// Helpers shared by the probes (core/probes/framework.cpp, core/probes/*.cpp); not part of the public API.
 #include <algorithm>
 #include <string>
 #include <vector>
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
 #include "core/error.h"
-#include "core/probes.h"
+#include "core/models/normalize.h"
+#include "core/probes/framework.h"
 #include "core/runtime.h"
-#include "core/trainer.h"
 
 namespace vhmn::probe_detail {
 
@@ -82,6 +83,17 @@ template <typename T>
 std::vector<T> to_vector(const torch::Tensor& t) {
     auto c = t.detach().to(torch::kCPU).contiguous();
     return std::vector<T>(c.data_ptr<T>(), c.data_ptr<T>() + c.numel());
+}
+
+/// Indices of the k largest weights among filled slots, [Q, k].
+inline torch::Tensor topk_filled(const torch::Tensor& alpha, const torch::Tensor& valid, int64_t k) {
+    auto key = alpha.masked_fill(valid.logical_not().unsqueeze(0), -1.0f);
+    return std::get<1>(key.topk(k, 1));
+}
+
+/// The generator of a robustness/stability condition.
+inline at::Generator condition_generator(uint64_t seed, size_t condition) {
+    return at::make_generator<at::CPUGeneratorImpl>(mix_seed(seed, condition, 17));
 }
 
 }  // namespace vhmn::probe_detail

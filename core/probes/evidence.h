@@ -18,7 +18,7 @@
 #include <torch/torch.h>
 
 #include "core/models/vhmn.h"
-#include "core/probes.h"
+#include "core/probes/framework.h"
 #include "core/probes/memory_edit.h"
 
 namespace vhmn {

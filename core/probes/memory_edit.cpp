@@ -4,7 +4,7 @@
 #include <cctype>
 #include <filesystem>
 
-#include "core/atomic_file.h"
+#include "core/io/atomic_file.h"
 #include "core/error.h"
 
 namespace vhmn {

@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "core/probes/common.h"
+#include "core/probes/image.h"
 
 namespace vhmn {
 

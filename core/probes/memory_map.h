@@ -9,7 +9,7 @@
 #include <torch/torch.h>
 
 #include "core/models/vhmn.h"
-#include "core/probes.h"
+#include "core/probes/framework.h"
 
 namespace vhmn {
 

@@ -9,7 +9,7 @@
 
 #include <torch/torch.h>
 
-#include "core/train_config.h"
+#include "core/train/train_config.h"
 
 namespace vhmn {
 

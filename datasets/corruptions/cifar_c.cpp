@@ -6,10 +6,10 @@
 
 #include <ATen/Parallel.h>
 
-#include "core/atomic_file.h"
+#include "core/io/atomic_file.h"
 #include "core/error.h"
-#include "core/probes.h"
-#include "datasets/npy.h"
+#include "core/data.h"
+#include "datasets/readers/npy.h"
 #ifdef VHMN_WITH_OPENCV
 #include <opencv2/imgproc.hpp>
 

@@ -13,7 +13,7 @@
 #include <torch/torch.h>
 
 #include "core/data.h"
-#include "core/probes/cifar_c.h"
+#include "core/corruption_source.h"
 
 namespace vhmn::data {
 

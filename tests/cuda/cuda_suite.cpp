@@ -28,14 +28,14 @@
 
 #include <torch/torch.h>
 
-#include "app/experiment.h"
+#include "app/common/experiment.h"
 #include "core/emulated_device.h"
 #include "core/models/vhmn.h"
-#include "core/model_io.h"
+#include "core/io/model_io.h"
 #include "core/runtime.h"
 #include "core/torch_compat.h"
-#include "core/trainer.h"
-#include "datasets/dataset.h"
+#include "core/train/trainer.h"
+#include "datasets/readers/procedural.h"
 #include "datasets/subsets.h"
 #include "tests/device_parity.h"
 

@@ -1,0 +1,288 @@
+#include "core/models/memory_bank.h"
+
+#include <algorithm>
+
+#include "core/error.h"
+#include "core/runtime.h"
+
+namespace vhmn {
+namespace F = torch::nn::functional;
+
+MemoryBankImpl::MemoryBankImpl(int64_t slots, int64_t dim, int64_t classes)
+    : slots_(slots), dim_(dim), classes_(classes), per_class_(slots / classes) {
+    if (per_class_ < 1)
+        throw ConfigError("memory bank of " + std::to_string(slots) + " slots cannot hold " +
+                          std::to_string(classes) + " classes");
+    // Slots beyond per_class·classes (when K is not a multiple of classes) are never used; keep
+    // K = per_class·classes so that every slot belongs to a class.
+    slots_ = per_class_ * classes_;
+    auto i64 = torch::TensorOptions().dtype(torch::kInt64);
+    memory = register_buffer("memory", torch::zeros({slots_, dim_}));
+    valid = register_buffer("valid", torch::zeros({slots_}, torch::kBool));
+    label = register_buffer("label", torch::full({slots_}, -1, i64));
+    source = register_buffer("source", torch::full({slots_}, -1, i64));
+    row = register_buffer("row", torch::full({slots_}, -1, i64));
+    col = register_buffer("col", torch::full({slots_}, -1, i64));
+    step = register_buffer("step", torch::full({slots_}, -1, i64));
+    cursor = register_buffer("cursor", torch::zeros({classes_}, i64));
+    refresh();
+}
+
+void MemoryBankImpl::refresh() {
+    filled_ = valid.sum().item<int64_t>();
+    filled_exact_ = true;
+    host_key_ = valid.data_ptr();
+    ++version_;
+}
+
+void MemoryBankImpl::set_filled(int64_t count) {
+    filled_ = count;
+    filled_exact_ = true;
+}
+
+void MemoryBankImpl::stage(const torch::Tensor& vectors, const torch::Tensor& labels,
+                           const torch::Tensor& sources, const torch::Tensor& rows,
+                           const torch::Tensor& cols, int64_t step_) {
+    if (!is_training()) return;
+    if (mask_.defined())
+        throw std::logic_error("memory bank: writes staged while an inference-time mask is set (clear it first)");
+    TORCH_CHECK(vectors.dim() == 2 && vectors.size(1) == dim_, "bank stage: vectors must be [n, ",
+                dim_, "], got ", vectors.sizes());
+    const int64_t n = vectors.size(0);
+    TORCH_CHECK(labels.numel() == n && sources.numel() == n && rows.numel() == n &&
+                    cols.numel() == n,
+                "bank stage: provenance tensors must have one entry per vector");
+    staged_.push_back({vectors.detach(), labels.detach().to(torch::kInt64),
+                       sources.detach().to(torch::kInt64), rows.detach().to(torch::kInt64),
+                       cols.detach().to(torch::kInt64), step_});
+}
+
+int64_t MemoryBankImpl::staged() const {
+    int64_t n = 0;
+    for (const auto& s : staged_) n += s.vectors.size(0);
+    return n;
+}
+
+void MemoryBankImpl::discard_staged() { staged_.clear(); }
+
+MemoryBankImpl::StagedWrites MemoryBankImpl::take_staged() {
+    StagedWrites w;
+    if (staged_.empty()) return w;
+    std::vector<torch::Tensor> v, l, s, r, c;
+    for (const auto& e : staged_) {
+        TORCH_CHECK(e.step == staged_.front().step, "bank take_staged: writes of several steps are staged");
+        v.push_back(e.vectors), l.push_back(e.labels), s.push_back(e.sources), r.push_back(e.rows), c.push_back(e.cols);
+    }
+    w.step = staged_.front().step;
+    staged_.clear();
+    w.vectors = torch::cat(v), w.labels = torch::cat(l), w.sources = torch::cat(s), w.rows = torch::cat(r),
+    w.cols = torch::cat(c);
+    return w;
+}
+
+namespace {
+
+/// Ring-buffer placement of one batch of writes with labels `lab` [n] into G banks of one shape
+/// whose class cursors are `cursors` [G, classes]: the r-th write of class c (r counted within this
+/// batch, in staging order) goes to slot c·per_class + (cursor_c + r) mod per_class. Ranks come
+/// from sorting the writes by (class, position), so the placement needs no host loop. When a batch
+/// writes a slot twice the later write wins (it is the newer entry): write r of class c is
+/// overwritten when a write r + per_class of that class follows. written [G, K]: the slots a write
+/// fills; from [G, K]: which write; cursor_after [G, classes].
+struct Placement {
+    torch::Tensor written, from, cursor_after;
+};
+
+/// The same elements in the same memory (stage() keeps a detached alias of what it is given).
+bool same_memory(const torch::Tensor& a, const torch::Tensor& b) {
+    return a.data_ptr() == b.data_ptr() && a.sizes() == b.sizes() && a.strides() == b.strides() &&
+           a.scalar_type() == b.scalar_type() && a.device() == b.device();
+}
+
+Placement place(const torch::Tensor& lab, const torch::Tensor& cursors, int64_t per_class, int64_t slots) {
+    const int64_t n = lab.numel(), G = cursors.size(0), classes = cursors.size(1);
+    auto ar = torch::arange(n, lab.options());
+    auto grouped = std::get<1>((lab * n + ar).sort());  // write indices, by class then staging order
+    auto counts = torch::zeros({classes}, lab.options()).scatter_add_(0, lab, torch::ones_like(lab));
+    auto starts = counts.cumsum(0) - counts;             // first grouped position of each class
+    auto rank = torch::empty_like(lab).scatter_(0, grouped, ar - starts.index_select(0, lab.index_select(0, grouped)));
+    auto slot = lab * per_class + (cursors.index_select(1, lab) + rank).remainder(per_class);  // [G, n]
+    auto last = (counts.index_select(0, lab) - rank).le(per_class);                            // [n]
+    // Surviving writes have distinct slots; the others all go to a spare entry K of their bank with
+    // the same value, so the scatter's result does not depend on the order it runs in.
+    auto base = torch::arange(G, lab.options()).mul(slots + 1).unsqueeze(1);  // [G, 1]
+    auto target = torch::where(last, slot, torch::full_like(slot, slots)) + base;
+    auto writer = torch::full({G * (slots + 1)}, -1, lab.options())
+                      .scatter_(0, target.reshape({-1}), torch::where(last, ar, torch::full_like(ar, -1)).expand({G, n}).reshape({-1}))
+                      .view({G, slots + 1})
+                      .slice(1, 0, slots);
+    return {writer.ge(0), writer.clamp_min(0), (cursors + counts).remainder(per_class)};
+}
+
+}  // namespace
+
+MemoryBankImpl::Write MemoryBankImpl::staged_write() {
+    const auto dev = memory.device();
+    Write w;
+    w.step = staged_.front().step;
+    std::vector<torch::Tensor> vecs, labs, srcs, rws, cls;
+    for (const auto& s : staged_) {
+        TORCH_CHECK(s.step == w.step, "bank commit: writes of several steps are staged");
+        vecs.push_back(s.vectors.to(dev, memory.scalar_type()));
+        labs.push_back(to_device(s.labels, dev));
+        srcs.push_back(to_device(s.sources, dev));
+        rws.push_back(to_device(s.rows, dev));
+        cls.push_back(to_device(s.cols, dev));
+    }
+    staged_.clear();
+    // One staged batch (a training step's): its tensors as they are, no copy.
+    auto one = [](std::vector<torch::Tensor>& v) { return v.size() == 1 ? v.front() : torch::cat(v); };
+    w.vectors = one(vecs), w.labels = one(labs), w.sources = one(srcs), w.rows = one(rws), w.cols = one(cls);
+    if (w.labels.is_cpu() && w.labels.numel() > 0) {  // free on the CPU; CUDA runs check their labels once, when training starts
+        const int64_t lo = w.labels.min().item<int64_t>(), hi = w.labels.max().item<int64_t>();
+        for (int64_t c : {lo, hi})
+            if (c < 0 || c >= classes_)
+                throw std::out_of_range("memory bank: label " + std::to_string(c) + " outside [0, " +
+                                        std::to_string(classes_) + ")");
+    }
+    return w;
+}
+
+void MemoryBankImpl::store(const Write& w, const torch::Tensor& written, const torch::Tensor& from,
+                           const torch::Tensor& cursor_after) {
+    // Each buffer takes its new entries where `written`, in place (where() into the buffer itself).
+    auto put = [&](torch::Tensor& buf, const torch::Tensor& values) {
+        at::where_out(buf, buf.dim() == 2 ? written.unsqueeze(1) : written, values.index_select(0, from), buf);
+    };
+    put(memory, w.vectors);
+    put(label, w.labels);
+    put(source, w.sources);
+    put(row, w.rows);
+    put(col, w.cols);
+    step.masked_fill_(written, w.step);  // one step per commit
+    valid.logical_or_(written);
+    cursor.copy_(cursor_after);
+    ++version_;
+    if (memory.device().is_cpu()) {
+        filled_ = valid.sum().item<int64_t>();  // exact, and free on the CPU
+    } else if (!(filled_exact_ && filled_ == slots_)) {
+        // On a GPU the count would cost a synchronisation: keep a lower bound (the bank now holds at
+        // least one entry), made exact by set_filled() at logging steps or filled() when asked.
+        filled_ = std::max<int64_t>(filled_, 1);
+        filled_exact_ = false;
+    }
+}
+
+int64_t MemoryBankImpl::commit() { return commit_all({this}); }
+
+int64_t MemoryBankImpl::commit_all(const std::vector<MemoryBankImpl*>& banks) {
+    torch::NoGradGuard no_grad;
+    // Everything stays on the banks' device: no host synchronisation (a training step's commit).
+    std::vector<std::pair<MemoryBankImpl*, Write>> todo;
+    for (auto* b : banks) {
+        if (b->staged_.empty()) continue;
+        if (b->host_key_ != b->valid.data_ptr()) b->refresh();
+        auto w = b->staged_write();
+        if (w.labels.numel() > 0) todo.emplace_back(b, std::move(w));
+    }
+    int64_t stored = 0;
+    std::vector<bool> done(todo.size(), false);
+    for (size_t i = 0; i < todo.size(); ++i) {
+        if (done[i]) continue;
+        // The group of bank i: same shape and device, the same labels tensor.
+        auto* first = todo[i].first;
+        const auto& lab = todo[i].second.labels;
+        std::vector<size_t> group;
+        for (size_t j = i; j < todo.size(); ++j) {
+            auto* b = todo[j].first;
+            if (done[j] || b->slots_ != first->slots_ || b->per_class_ != first->per_class_ ||
+                b->classes_ != first->classes_ || b->memory.device() != first->memory.device() ||
+                !same_memory(todo[j].second.labels, lab))
+                continue;
+            group.push_back(j), done[j] = true;
+        }
+        std::vector<torch::Tensor> cursors;
+        for (size_t j : group) cursors.push_back(todo[j].first->cursor);
+        const auto p = place(lab, group.size() == 1 ? cursors.front().unsqueeze(0) : torch::stack(cursors),
+                             first->per_class_, first->slots_);
+        for (size_t g = 0; g < group.size(); ++g) {
+            auto& [bank, w] = todo[group[g]];
+            bank->store(w, p.written[int64_t(g)], p.from[int64_t(g)], p.cursor_after[int64_t(g)]);
+            stored += w.labels.numel();
+        }
+    }
+    return stored;
+}
+
+BankView MemoryBankImpl::view() {
+    if (host_key_ != valid.data_ptr()) refresh();
+    const void* key = memory.data_ptr();
+    if (cache_version_ != version_ || cache_key_ != key || !memory_hat_.defined()) {
+        // The cache outlives the call: made during an evaluation (inference mode), it must still be
+        // a normal tensor, or the next training step could not save it for backward.
+        c10::InferenceMode normal_tensors(false);
+        torch::NoGradGuard no_grad;
+        memory_hat_ = F::normalize(memory, F::NormalizeFuncOptions().p(2).dim(-1));
+        cache_version_ = version_;
+        cache_key_ = key;
+    }
+    if (!mask_.defined()) return {memory, memory_hat_, valid, filled_};
+    if (mask_version_ != version_ || mask_key_ != valid.data_ptr() || !retrievable_.defined()) {
+        c10::InferenceMode normal_tensors(false);
+        retrievable_ = valid.logical_and(mask_.to(valid.device()).logical_not());
+        retrievable_count_ = retrievable_.sum().item<int64_t>();  // once per edit: a sync is fine
+        mask_version_ = version_;
+        mask_key_ = valid.data_ptr();
+    }
+    return {memory, memory_hat_, retrievable_, retrievable_count_};
+}
+
+void MemoryBankImpl::set_mask(const torch::Tensor& masked) {
+    if (masked.defined()) {
+        TORCH_CHECK(masked.dim() == 1 && masked.size(0) == slots_, "bank mask must be [", slots_, "], got ",
+                    masked.sizes());
+        c10::InferenceMode normal_tensors(false);
+        mask_ = masked.to(valid.device(), torch::kBool).clone();
+    } else {
+        mask_ = torch::Tensor();
+    }
+    retrievable_ = torch::Tensor();
+}
+
+int64_t MemoryBankImpl::filled() {
+    if (host_key_ != valid.data_ptr() || !filled_exact_) refresh();
+    return filled_;
+}
+
+std::vector<int64_t> MemoryBankImpl::filled_per_class() {
+    auto per = valid.view({classes_, per_class_}).sum(1).to(torch::kCPU, torch::kInt64).contiguous();
+    return std::vector<int64_t>(per.data_ptr<int64_t>(), per.data_ptr<int64_t>() + classes_);
+}
+
+std::vector<SlotProvenance> MemoryBankImpl::provenance(const std::vector<int64_t>& slots) {
+    auto idx = torch::tensor(slots, torch::kInt64);
+    if (!slots.empty() && (idx.min().item<int64_t>() < 0 || idx.max().item<int64_t>() >= slots_))
+        throw std::out_of_range("memory bank: slot index out of range");
+    auto take = [&](const torch::Tensor& b) {
+        return b.to(torch::kCPU).index_select(0, idx).contiguous();
+    };
+    auto lab = take(label), src = take(source), r = take(row), c = take(col), s = take(step);
+    std::vector<SlotProvenance> out(slots.size());
+    for (size_t i = 0; i < slots.size(); ++i) {
+        out[i] = {slots[i], lab.data_ptr<int64_t>()[i], src.data_ptr<int64_t>()[i],
+                  r.data_ptr<int64_t>()[i], c.data_ptr<int64_t>()[i], s.data_ptr<int64_t>()[i]};
+    }
+    return out;
+}
+
+void MemoryBankImpl::clear() {
+    torch::NoGradGuard no_grad;
+    memory.zero_();
+    valid.fill_(false);
+    for (auto* b : {&label, &source, &row, &col, &step}) b->fill_(-1);
+    cursor.zero_();
+    staged_.clear();
+    refresh();
+}
+
+}  // namespace vhmn
