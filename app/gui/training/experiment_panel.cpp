@@ -279,11 +279,16 @@ void ExperimentPanel::applyPreset(const QString& name) {
     for (const auto& f : app::train_fields()) {
         if (f.group != app::FieldGroup::Model || f.kind == app::FieldKind::Choice) continue;
         const QString key = QString::fromStdString(f.key);
-        const auto v = f.get(r);  // null: another architecture's field
+        auto v = f.get(r);
+        const std::string owner = f.arch();
+        if (v.is_null() && !owner.empty()) {  // another family's field: its value in that family's preset
+            app::TrainRequest other;
+            other.model = preset(name.toStdString(), owner);
+            v = f.get(other);
+        }
         if (v.is_number_integer()) setValue(key, qlonglong(v.get<int64_t>()));
         else if (v.is_number()) setValue(key, v.get<double>());
         // Another family's field stays visible, greyed: it does not apply to this architecture.
-        const std::string owner = f.arch();
         if (QWidget* w = field(key)) w->setEnabled(owner.empty() || owner == c.arch);
     }
     loading_preset_ = false;
