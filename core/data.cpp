@@ -1,9 +1,5 @@
 #include "core/data.h"
 
-#include <vector>
-
-#include "core/runtime.h"
-
 namespace vhmn {
 
 torch::Tensor evenly_spaced_positions(int64_t total, int64_t n, torch::Device device) {
