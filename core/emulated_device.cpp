@@ -321,7 +321,9 @@ void register_backend() {
     static auto* aten = new torch::Library(torch::Library::IMPL, "aten", kKey, __FILE__, __LINE__);
     // copy_: libtorch 2.x implements it for every backend, through a per-device kernel table that
     // has no entry for this one.
-    for (const char* op : {"convolution_overrideable", "convolution_backward_overrideable", "copy_"})
+    // native_layer_norm: CUDA runs it as one kernel; without an entry here this backend would take
+    // its composite form (batch_norm + addcmul), and the op counts would not be the GPU's.
+    for (const char* op : {"convolution_overrideable", "convolution_backward_overrideable", "copy_", "native_layer_norm"})
         aten->impl(op, torch::CppFunction::makeFromBoxedFunction<&fallback>());
 }
 

@@ -17,6 +17,13 @@ torch::Tensor AttentionPoolImpl::forward(const torch::Tensor& h, torch::Tensor* 
     return (a.unsqueeze(-1) * h).sum(1);  // [B, D]
 }
 
+torch::Tensor linear(const torch::nn::Linear& l, const torch::Tensor& x) {
+    if (x.dim() <= 2 || !l->bias.defined()) return torch::nn::functional::linear(x, l->weight, l->bias);
+    auto shape = x.sizes().vec();
+    shape.back() = l->weight.size(0);
+    return torch::addmm(l->bias, x.reshape({-1, x.size(-1)}), l->weight.t()).view(shape);
+}
+
 MlpImpl::MlpImpl(int64_t in, int64_t hidden) {
     fc1 = register_module("fc1", nn::Linear(in, hidden));
     fc2 = register_module("fc2", nn::Linear(hidden, in));

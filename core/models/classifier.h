@@ -26,6 +26,8 @@ struct WriteContext {
     torch::Tensor picks;          // [depth, B, t] int64: the tokens each block writes per image
     torch::Tensor token_labels;   // [B·t] labels, repeated per written token
     torch::Tensor token_indices;  // [B·t] dataset indices, repeated per written token
+    torch::Tensor token_rows, token_cols;  // [depth, B·t] grid cell of each written token
+    torch::Tensor no_cell;        // [B] −1: the global banks' row and column
 };
 
 /// Eq. 3: a = softmax_tokens(H·w_att), v = Σ_i a_i H_i.
@@ -38,12 +40,16 @@ public:
 };
 TORCH_MODULE(AttentionPool);
 
+/// `l` on the last dimension of x (any leading dimensions) as one addmm: libtorch 1.13 runs a
+/// Linear on a 3-D input as matmul + add, two kernels where one does.
+torch::Tensor linear(const torch::nn::Linear& l, const torch::Tensor& x);
+
 /// Two-layer perceptron with GELU: Linear(in → hidden) → GELU → Linear(hidden → in), on the last
 /// dimension (the channel MLP of every baseline block; the Mixer's token MLP too).
 class MlpImpl : public torch::nn::Module {
 public:
     MlpImpl(int64_t in, int64_t hidden);
-    torch::Tensor forward(const torch::Tensor& x) { return fc2(torch::gelu(fc1(x))); }
+    torch::Tensor forward(const torch::Tensor& x) { return linear(fc2, torch::gelu(linear(fc1, x))); }
     torch::nn::Linear fc1{nullptr}, fc2{nullptr};
 };
 TORCH_MODULE(Mlp);

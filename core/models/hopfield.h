@@ -13,8 +13,16 @@ struct BankView {
     torch::Tensor memory_hat;  // [K, L] rows M_j / ‖M_j‖
     torch::Tensor valid;       // [K] bool
     int64_t filled = 0;        // number of valid slots (host copy)
+    /// [1, K] 0 on valid slots, −∞ on the others, added to the similarities (one kernel with the
+    /// GEMM instead of a mask per retrieval); cached by the bank. Undefined: made from `valid`
+    /// when needed (a full bank needs none).
+    torch::Tensor logit_bias;
     int64_t slots() const { return memory.size(0); }
 };
+
+/// The similarity bias of a bank whose retrievable slots are `valid` [K] bool: [1, K], 0 on them,
+/// −∞ elsewhere, with `options`' dtype.
+torch::Tensor logit_bias_of(const torch::Tensor& valid, const torch::TensorOptions& options);
 
 struct Retrieval {
     torch::Tensor alpha;  // [..., K]  softmax weights, Σ_j α_j = 1 (all zero for an empty bank)

@@ -1,6 +1,7 @@
 #include "core/models/memory_bank.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "core/error.h"
 #include "core/runtime.h"
@@ -214,6 +215,10 @@ int64_t MemoryBankImpl::commit_all(const std::vector<MemoryBankImpl*>& banks) {
     return stored;
 }
 
+torch::Tensor MemoryBankImpl::logit_bias(const torch::Tensor& retrievable) const {
+    return logit_bias_of(retrievable, memory.options());
+}
+
 BankView MemoryBankImpl::view() {
     if (host_key_ != valid.data_ptr()) refresh();
     const void* key = memory.data_ptr();
@@ -223,18 +228,20 @@ BankView MemoryBankImpl::view() {
         c10::InferenceMode normal_tensors(false);
         torch::NoGradGuard no_grad;
         memory_hat_ = F::normalize(memory, F::NormalizeFuncOptions().p(2).dim(-1));
+        logit_bias_ = filled_ < slots_ ? logit_bias(valid) : torch::Tensor();
         cache_version_ = version_;
         cache_key_ = key;
     }
-    if (!mask_.defined()) return {memory, memory_hat_, valid, filled_};
+    if (!mask_.defined()) return {memory, memory_hat_, valid, filled_, logit_bias_};
     if (mask_version_ != version_ || mask_key_ != valid.data_ptr() || !retrievable_.defined()) {
         c10::InferenceMode normal_tensors(false);
         retrievable_ = valid.logical_and(mask_.to(valid.device()).logical_not());
         retrievable_count_ = retrievable_.sum().item<int64_t>();  // once per edit: a sync is fine
+        retrievable_bias_ = logit_bias(retrievable_);
         mask_version_ = version_;
         mask_key_ = valid.data_ptr();
     }
-    return {memory, memory_hat_, retrievable_, retrievable_count_};
+    return {memory, memory_hat_, retrievable_, retrievable_count_, retrievable_bias_};
 }
 
 void MemoryBankImpl::set_mask(const torch::Tensor& masked) {

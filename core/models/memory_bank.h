@@ -106,6 +106,8 @@ private:
         int64_t step = -1;
     };
     Write staged_write();
+    /// The similarity bias of BankView::logit_bias for these retrievable slots [K] bool.
+    torch::Tensor logit_bias(const torch::Tensor& retrievable) const;
     /// Stores `w` where `written` [K] marks the slots it fills, slot j from write from[j]; then the
     /// class cursors become `cursor_after` [classes].
     void store(const Write& w, const torch::Tensor& written, const torch::Tensor& from, const torch::Tensor& cursor_after);
@@ -125,10 +127,10 @@ private:
     uint64_t version_ = 0;
     uint64_t cache_version_ = ~uint64_t(0);
     const void* cache_key_ = nullptr;
-    torch::Tensor memory_hat_;
+    torch::Tensor memory_hat_, logit_bias_;  // logit_bias_: undefined while the bank is full
     // The mask and the retrievable slots it leaves (valid ∧ ¬mask, and their count), cached per
     // bank version like memory_hat_.
-    torch::Tensor mask_, retrievable_;
+    torch::Tensor mask_, retrievable_, retrievable_bias_;
     int64_t retrievable_count_ = 0;
     uint64_t mask_version_ = ~uint64_t(0);
     const void* mask_key_ = nullptr;

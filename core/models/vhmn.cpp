@@ -73,8 +73,10 @@ LocalMemoryImpl::LocalMemoryImpl(const ModelConfig& cfg, int64_t block)
 
 torch::Tensor LocalMemoryImpl::query_of(const torch::Tensor& y) {
     const int64_t B = y.size(0), D = y.size(2);
-    auto img = y.transpose(1, 2).reshape({B, D, grid_, grid_});  // [B, D, h, w]
-    return query(img).flatten(2).transpose(1, 2);                // [B, N, L]
+    // [B, D, h, w] as a channels-last view of the tokens (no copy); the convolution keeps that
+    // layout, so its output read back as tokens [B, N, L] is contiguous (no copy either).
+    auto img = y.contiguous().view({B, grid_, grid_, D}).permute({0, 3, 1, 2});
+    return query(img).flatten(2).transpose(1, 2);
 }
 
 torch::Tensor LocalMemoryImpl::forward(const torch::Tensor& y, int64_t iterations,
@@ -92,11 +94,13 @@ torch::Tensor LocalMemoryImpl::forward(const torch::Tensor& y, int64_t iteration
         auto vecs = q.detach().gather(1, pick.unsqueeze(-1).expand({B, t, L})).reshape({B * t, L});
         auto rep = [&](const torch::Tensor& v) { return v.unsqueeze(1).expand({B, t}).reshape({B * t}); };
         auto flat = pick.reshape({B * t});
+        const bool shared = ctx->token_rows.defined();
         bank->stage(vecs, ctx->token_labels.defined() ? ctx->token_labels : rep(ctx->labels),
-                    ctx->token_indices.defined() ? ctx->token_indices : rep(ctx->indices), flat.div(grid_, "floor"),
-                    flat.remainder(grid_), ctx->step);
+                    ctx->token_indices.defined() ? ctx->token_indices : rep(ctx->indices),
+                    shared ? ctx->token_rows[block_] : flat.div(grid_, "floor"),
+                    shared ? ctx->token_cols[block_] : flat.remainder(grid_), ctx->step);
     }
-    return out(torch::cat({q, z}, -1));
+    return linear(out, torch::cat({q, z}, -1));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -114,7 +118,8 @@ torch::Tensor GlobalMemoryImpl::forward(const torch::Tensor& y, int64_t iteratio
     auto z = refine(q, bank->view(), beta, iterations, trace || record_stats ? &rt : nullptr);
     keep(rt, q, trace, record_stats, last_entropy);
     if (ctx && is_training()) {
-        auto none = torch::full({q.size(0)}, -1, torch::TensorOptions(torch::kInt64).device(q.device()));
+        auto none = ctx->no_cell.defined() ? ctx->no_cell
+                                           : torch::full({q.size(0)}, -1, torch::TensorOptions(torch::kInt64).device(q.device()));
         bank->stage(q.detach(), ctx->labels, ctx->indices, none, none, ctx->step);
     }
     return out(torch::cat({q, z}, -1)).unsqueeze(1);  // [B, 1, D], broadcast over tokens
@@ -135,7 +140,7 @@ torch::Tensor HMNBlockImpl::forward(const torch::Tensor& x, int64_t iterations,
     auto y = norm1(x);
     auto h = x + local_memory(y, iterations, ctx, trace ? &trace->local : nullptr) +
              global_memory(y, iterations, ctx, trace ? &trace->global : nullptr);
-    return h + fc2(torch::gelu(fc1(norm2(h))));
+    return h + linear(fc2, torch::gelu(linear(fc1, norm2(h))));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -166,6 +171,9 @@ torch::Tensor VHMNImpl::run_traced(const torch::Tensor& tokens, const WriteConte
         here.picks = std::get<1>(write_token_keys_all(here.seed, here.indices, int64_t(blocks->size()), N).topk(t, 2));
         auto rep = [&](const torch::Tensor& v) { return v.unsqueeze(1).expand({B, t}).reshape({B * t}); };
         here.token_labels = rep(here.labels), here.token_indices = rep(here.indices);
+        const auto cells = here.picks.reshape({-1, B * t});  // [depth, B·t]
+        here.token_rows = cells.div(cfg_.grid(), "floor"), here.token_cols = cells.remainder(cfg_.grid());
+        here.no_cell = torch::full({B}, -1, here.labels.options());
         ctx = &here;
     } else {
         ctx = nullptr;
