@@ -85,11 +85,11 @@ namespace {
 
 /// Ring-buffer placement of one batch of writes with labels `lab` [n] into G banks of one shape
 /// whose class cursors are `cursors` [G, classes]: the r-th write of class c (r counted within this
-/// batch, in staging order) goes to slot c·per_class + (cursor_c + r) mod per_class. Ranks come
-/// from sorting the writes by (class, position), so the placement needs no host loop. When a batch
-/// writes a slot twice the later write wins (it is the newer entry): write r of class c is
-/// overwritten when a write r + per_class of that class follows. written [G, K]: the slots a write
-/// fills; from [G, K]: which write; cursor_after [G, classes].
+/// batch, in staging order) goes to slot c·per_class + (cursor_c + r) mod per_class. Ranks are
+/// running counts per class, so the placement needs no host loop. When a batch writes a slot twice
+/// the later write wins (it is the newer entry). written [G, K]: the slots a write fills; from
+/// [G, K]: which write; cursor_after [G, classes]. (Another replacement policy is another
+/// placement: store() and store_packed() take any written/from.)
 struct Placement {
     torch::Tensor written, from, cursor_after;
 };
@@ -100,24 +100,51 @@ bool same_memory(const torch::Tensor& a, const torch::Tensor& b) {
            a.scalar_type() == b.scalar_type() && a.device() == b.device();
 }
 
+/// G tensors of one shape as one [G, …] tensor: a view when they are consecutive blocks of one
+/// storage (packed bank buffers, the rows of one [G, n] tensor), else a stacked copy.
+torch::Tensor stacked(const std::vector<torch::Tensor>& ts) {
+    const auto& a = ts.front();
+    auto shape = a.sizes().vec();
+    shape.insert(shape.begin(), int64_t(ts.size()));
+    bool blocks = a.is_contiguous();
+    for (size_t g = 1; g < ts.size() && blocks; ++g) {
+        const auto& t = ts[g];
+        blocks = t.is_contiguous() && t.sizes() == a.sizes() && t.scalar_type() == a.scalar_type() &&
+                 t.device() == a.device() && t.storage().unsafeGetStorageImpl() == a.storage().unsafeGetStorageImpl() &&
+                 t.storage_offset() == a.storage_offset() + int64_t(g) * a.numel();
+    }
+    if (blocks) return a.as_strided({int64_t(ts.size()) * a.numel()}, {1}).view(shape);
+    return torch::stack(ts);
+}
+
+/// The G buffers *bufs as one [G, …] view, after moving them into consecutive blocks of one new
+/// storage when they are not (each buffer keeps its identity: the module and its member see the move).
+torch::Tensor pack(const std::vector<torch::Tensor*>& bufs) {
+    std::vector<torch::Tensor> ts;
+    for (auto* b : bufs) ts.push_back(*b);
+    auto all = stacked(ts);
+    if (all.is_view() && all.storage().unsafeGetStorageImpl() == ts.front().storage().unsafeGetStorageImpl())
+        return all;  // already packed
+    for (size_t g = 0; g < bufs.size(); ++g) {
+        auto block = all[int64_t(g)];
+        bufs[g]->set_(all.storage(), block.storage_offset(), block.sizes(), block.strides());
+    }
+    return all;
+}
+
 Placement place(const torch::Tensor& lab, const torch::Tensor& cursors, int64_t per_class, int64_t slots) {
-    const int64_t n = lab.numel(), G = cursors.size(0), classes = cursors.size(1);
-    auto ar = torch::arange(n, lab.options());
-    auto grouped = std::get<1>((lab * n + ar).sort());  // write indices, by class then staging order
-    auto counts = torch::zeros({classes}, lab.options()).scatter_add_(0, lab, torch::ones_like(lab));
-    auto starts = counts.cumsum(0) - counts;             // first grouped position of each class
-    auto rank = torch::empty_like(lab).scatter_(0, grouped, ar - starts.index_select(0, lab.index_select(0, grouped)));
-    auto slot = lab * per_class + (cursors.index_select(1, lab) + rank).remainder(per_class);  // [G, n]
-    auto last = (counts.index_select(0, lab) - rank).le(per_class);                            // [n]
-    // Surviving writes have distinct slots; the others all go to a spare entry K of their bank with
-    // the same value, so the scatter's result does not depend on the order it runs in.
-    auto base = torch::arange(G, lab.options()).mul(slots + 1).unsqueeze(1);  // [G, 1]
-    auto target = torch::where(last, slot, torch::full_like(slot, slots)) + base;
-    auto writer = torch::full({G * (slots + 1)}, -1, lab.options())
-                      .scatter_(0, target.reshape({-1}), torch::where(last, ar, torch::full_like(ar, -1)).expand({G, n}).reshape({-1}))
-                      .view({G, slots + 1})
-                      .slice(1, 0, slots);
-    return {writer.ge(0), writer.clamp_min(0), (cursors + counts).remainder(per_class)};
+    const int64_t n = lab.numel(), classes = cursors.size(1);
+    // rank1[i]: 1 + the number of earlier writes of write i's class (a running count per class).
+    auto seen = lab.unsqueeze(1).eq(torch::arange(classes, lab.options())).cumsum(0);  // [n, classes]
+    auto rank1 = seen.gather(1, lab.unsqueeze(1)).squeeze(1);                           // [n]
+    auto counts = seen[n - 1];                                                          // [classes]
+    auto offset = (cursors.index_select(1, lab) + rank1).sub_(1).remainder_(per_class);  // [G, n]
+    auto slot = at::add(offset, lab, per_class);
+    // When a batch writes a slot twice, the later write (the larger index) is the newer entry: a
+    // max-reduction keeps it whatever order the scatter runs in.
+    auto who = torch::arange(n, lab.options()).unsqueeze(0).expand_as(slot);
+    auto writer = torch::full({cursors.size(0), slots}, -1, lab.options()).scatter_reduce_(1, slot, who, "amax");
+    return {writer.ge(0), writer.clamp_min(0), (cursors + counts).remainder_(per_class)};
 }
 
 }  // namespace
@@ -163,14 +190,83 @@ void MemoryBankImpl::store(const Write& w, const torch::Tensor& written, const t
     step.masked_fill_(written, w.step);  // one step per commit
     valid.logical_or_(written);
     cursor.copy_(cursor_after);
+    note_commit(memory.device().is_cpu() ? valid.sum().item<int64_t>() : -1);  // exact, and free on the CPU
+}
+
+void MemoryBankImpl::note_commit(int64_t exact) {
     ++version_;
-    if (memory.device().is_cpu()) {
-        filled_ = valid.sum().item<int64_t>();  // exact, and free on the CPU
+    if (exact >= 0) {
+        filled_ = exact;
+        filled_exact_ = true;
     } else if (!(filled_exact_ && filled_ == slots_)) {
         // On a GPU the count would cost a synchronisation: keep a lower bound (the bank now holds at
         // least one entry), made exact by set_filled() at logging steps or filled() when asked.
         filled_ = std::max<int64_t>(filled_, 1);
         filled_exact_ = false;
+    }
+}
+
+void MemoryBankImpl::store_packed(const std::vector<MemoryBankImpl*>& banks, const std::vector<const Write*>& writes,
+                                  const torch::Tensor& written, const torch::Tensor& from,
+                                  const torch::Tensor& cursor_after) {
+    const int64_t G = int64_t(banks.size()), K = banks.front()->slots_, n = writes.front()->labels.numel();
+    auto packed = [&](torch::Tensor MemoryBankImpl::*buffer) {
+        std::vector<torch::Tensor*> bufs;
+        for (auto* b : banks) bufs.push_back(&(b->*buffer));
+        return pack(bufs);
+    };
+    // Write j of bank g is entry g·n + j of the stacked writes.
+    const auto from_flat = from.reshape({-1});
+    torch::Tensor from_stacked;
+    auto gathered = [&](torch::Tensor Write::*field) {
+        std::vector<torch::Tensor> values;
+        for (const auto* w : writes) values.push_back(w->*field);
+        auto shape = values.front().sizes().vec();
+        shape[0] = K;
+        shape.insert(shape.begin(), G);
+        if (std::all_of(values.begin(), values.end(), [&](const torch::Tensor& v) { return same_memory(v, values.front()); }))
+            return values.front().index_select(0, from_flat).view(shape);  // one tensor for all banks (labels)
+        if (!from_stacked.defined())
+            from_stacked = (from + torch::arange(0, G * n, n, from.options()).unsqueeze(1)).reshape({-1});
+        auto all = stacked(values);
+        auto rows = all.reshape({G * n, -1});
+        return rows.index_select(0, from_stacked).view(shape);
+    };
+    auto put = [&](torch::Tensor buf, torch::Tensor Write::*field) {
+        at::where_out(buf, buf.dim() == 3 ? written.unsqueeze(2) : written, gathered(field), buf);
+    };
+    put(packed(&MemoryBankImpl::memory), &Write::vectors);
+    put(packed(&MemoryBankImpl::label), &Write::labels);
+    put(packed(&MemoryBankImpl::source), &Write::sources);
+    put(packed(&MemoryBankImpl::row), &Write::rows);
+    put(packed(&MemoryBankImpl::col), &Write::cols);
+    const int64_t step = writes.front()->step;
+    const bool one_step = std::all_of(writes.begin(), writes.end(), [&](const Write* w) { return w->step == step; });
+    if (one_step) {
+        packed(&MemoryBankImpl::step).masked_fill_(written, step);
+    } else {
+        for (int64_t g = 0; g < G; ++g) banks[size_t(g)]->step.masked_fill_(written[g], writes[size_t(g)]->step);
+    }
+    auto valid = packed(&MemoryBankImpl::valid);
+    valid.logical_or_(written);
+    packed(&MemoryBankImpl::cursor).copy_(cursor_after);
+    torch::Tensor filled;  // [G] on the CPU: exact and free there
+    if (valid.is_cpu()) filled = valid.sum(1).contiguous();
+    for (int64_t g = 0; g < G; ++g)
+        banks[size_t(g)]->note_commit(filled.defined() ? filled.data_ptr<int64_t>()[g] : -1);
+    // The retrieval caches of view(), made for the group: the same values as one bank's.
+    auto memory = packed(&MemoryBankImpl::memory);
+    c10::InferenceMode normal_tensors(false);
+    auto hat = F::normalize(memory, F::NormalizeFuncOptions().p(2).dim(-1));
+    const bool some_open = std::any_of(banks.begin(), banks.end(), [](const MemoryBankImpl* b) { return b->filled_ < b->slots_; });
+    auto bias = some_open ? logit_bias_of(valid, memory.options()) : torch::Tensor();  // [1, G, K]
+    for (int64_t g = 0; g < G; ++g) {
+        auto* b = banks[size_t(g)];
+        b->host_key_ = b->valid.data_ptr();
+        b->memory_hat_ = hat[g];
+        b->logit_bias_ = b->filled_ < b->slots_ ? bias.select(1, g) : torch::Tensor();
+        b->cache_version_ = b->version_;
+        b->cache_key_ = b->memory.data_ptr();
     }
 }
 
@@ -204,13 +300,17 @@ int64_t MemoryBankImpl::commit_all(const std::vector<MemoryBankImpl*>& banks) {
         }
         std::vector<torch::Tensor> cursors;
         for (size_t j : group) cursors.push_back(todo[j].first->cursor);
-        const auto p = place(lab, group.size() == 1 ? cursors.front().unsqueeze(0) : torch::stack(cursors),
+        const auto p = place(lab, stacked(cursors),
                              first->per_class_, first->slots_);
-        for (size_t g = 0; g < group.size(); ++g) {
-            auto& [bank, w] = todo[group[g]];
-            bank->store(w, p.written[int64_t(g)], p.from[int64_t(g)], p.cursor_after[int64_t(g)]);
-            stored += w.labels.numel();
+        if (group.size() == 1) {
+            first->store(todo[i].second, p.written[0], p.from[0], p.cursor_after[0]);
+        } else {
+            std::vector<MemoryBankImpl*> gb;
+            std::vector<const Write*> gw;
+            for (size_t j : group) gb.push_back(todo[j].first), gw.push_back(&todo[j].second);
+            store_packed(gb, gw, p.written, p.from, p.cursor_after);
         }
+        for (size_t j : group) stored += todo[j].second.labels.numel();
     }
     return stored;
 }

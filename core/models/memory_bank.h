@@ -111,6 +111,15 @@ private:
     /// Stores `w` where `written` [K] marks the slots it fills, slot j from write from[j]; then the
     /// class cursors become `cursor_after` [classes].
     void store(const Write& w, const torch::Tensor& written, const torch::Tensor& from, const torch::Tensor& cursor_after);
+    /// store() for G banks of one shape at once, their buffers packed as [G, …] blocks of one
+    /// storage each (packed here when they are not: after construction, a load or a move), and
+    /// their normalised-slot caches made for all of them: a few kernels per group, not per bank.
+    /// written, from [G, K]; cursor_after [G, classes].
+    static void store_packed(const std::vector<MemoryBankImpl*>& banks, const std::vector<const Write*>& writes,
+                             const torch::Tensor& written, const torch::Tensor& from, const torch::Tensor& cursor_after);
+    /// After a commit: a new version and the fill count, `exact` when it was read (the CPU), or −1
+    /// (a device, where reading it would synchronise: a lower bound is kept).
+    void note_commit(int64_t exact);
 
     int64_t slots_, dim_, classes_, per_class_;
     struct Staged {

@@ -132,13 +132,20 @@ private Q_SLOTS:
             for (auto& l : labels) l = int64_t(rng() % 3 == 0 ? 2 : rng() % 5);  // class 2 overflows
             const int64_t n = int64_t(labels.size());
             auto lab = torch::tensor(labels, torch::kInt64);
+            // Rows: the rows of one [4, n] tensor (as a model's blocks stage them); columns: a tensor per bank.
+            auto rows = torch::arange(4 * n, torch::kInt64).view({4, n}) + 1000 * step;
+            if (step == 3) {
+                // As a load or a move does: a buffer of a packed bank replaced by a copy elsewhere.
+                auto& m = together[2]->memory;
+                m.set_data(m.clone());
+            }
             for (int b = 0; b < 4; ++b) {
                 // Bank 1 skips step 0 (its cursors differ from then on); bank 3 stages its own copy.
                 if (b == 1 && step == 0) continue;
                 auto vecs = torch::randn({n, 3});
                 auto ids = torch::arange(100 * step + 10 * b, 100 * step + 10 * b + n, torch::kInt64);
                 for (auto* v : {&together, &alone})
-                    (*v)[size_t(b)]->stage(vecs, b == 3 ? lab.clone() : lab, ids, ids + 1, ids + 2, step);
+                    (*v)[size_t(b)]->stage(vecs, b == 3 ? lab.clone() : lab, ids, rows[b], ids + 2, step);
             }
             std::vector<MemoryBankImpl*> all;
             for (auto& bank : together) all.push_back(bank.get());
@@ -148,7 +155,17 @@ private Q_SLOTS:
             for (int b = 0; b < 4; ++b) {
                 const auto x = together[size_t(b)]->named_buffers(), y = alone[size_t(b)]->named_buffers();
                 for (const auto& kv : x) QVERIFY2(torch::equal(kv.value(), *y.find(kv.key())), kv.key().c_str());
+                // What retrieval reads (made for the group at commit) is what one bank makes for itself.
+                const auto u = together[size_t(b)]->view(), w = alone[size_t(b)]->view();
+                QVERIFY(torch::equal(u.memory_hat, w.memory_hat));
+                QCOMPARE(u.filled, w.filled);
+                QCOMPARE(u.logit_bias.defined(), w.logit_bias.defined());
+                if (u.logit_bias.defined()) QVERIFY(torch::equal(u.logit_bias, w.logit_bias));
             }
+            // The banks that shared a placement now keep their buffers in one storage.
+            if (step > 0)
+                QCOMPARE(together[2]->memory.storage().unsafeGetStorageImpl(),
+                         together[0]->memory.storage().unsafeGetStorageImpl());
         }
         QVERIFY(!torch::equal(together[0]->cursor, together[1]->cursor));
     }
