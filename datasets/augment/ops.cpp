@@ -176,6 +176,18 @@ torch::Tensor equalize(const torch::Tensor& x) {
 // Affine ops
 // ---------------------------------------------------------------------------------------------
 
+namespace {
+
+/// Resamples each image through its inverse affine map theta [n, 2, 3] in normalised coordinates
+/// (nearest, zero padding, align_corners = false).
+torch::Tensor resample(const torch::Tensor& x, const torch::Tensor& theta) {
+    auto grid = F::affine_grid(theta, {x.size(0), x.size(1), x.size(2), x.size(3)}, false);
+    return F::grid_sample(x, grid,
+                          F::GridSampleFuncOptions().mode(torch::kNearest).padding_mode(torch::kZeros).align_corners(false));
+}
+
+}  // namespace
+
 torch::Tensor affine_inverse(const torch::Tensor& x, const torch::Tensor& a, const torch::Tensor& b,
                              const torch::Tensor& tx, const torch::Tensor& c, const torch::Tensor& d,
                              const torch::Tensor& ty) {
@@ -190,9 +202,7 @@ torch::Tensor affine_inverse(const torch::Tensor& x, const torch::Tensor& a, con
                                v(ty) * (2.0 / h)},
                               1)
                      .reshape({n, 2, 3});
-    auto grid = F::affine_grid(theta, {n, x.size(1), x.size(2), x.size(3)}, false);
-    return F::grid_sample(x, grid,
-                          F::GridSampleFuncOptions().mode(torch::kNearest).padding_mode(torch::kZeros).align_corners(false));
+    return resample(x, theta);
 }
 
 torch::Tensor rotate(const torch::Tensor& x, const torch::Tensor& degrees) {
@@ -373,51 +383,85 @@ torch::Tensor apply_aug_op(const torch::Tensor& x, AugOp op, const torch::Tensor
 
 namespace {
 
-/// The per-sample parameters of one round, on x's device, in x's dtype as the single-op functions
-/// make them (a magnitude is turned into a factor in double, then converted, as per_sample() does).
+/// Rows of RoundParams::flags beyond one per op: the images that take a family's result.
+constexpr int64_t kAffineFamily = kAugOpCount, kBlendFamily = kAugOpCount + 1, kFlagRows = kAugOpCount + 2;
+
+/// The per-sample parameters of one round, on x's device, in x's dtype, with the values the
+/// single-op functions compute (made on the host with the same float arithmetic, then uploaded in
+/// two copies: everything that needs no device math costs no kernel).
 struct RoundParams {
-    torch::Tensor op;     // [n] int64
-    torch::Tensor m;      // [n] magnitude, x's dtype
+    torch::Tensor m;      // [n] magnitude
     torch::Tensor m_one;  // [n] 1 + magnitude (blend factors)
     torch::Tensor m_int;  // [n] trunc(magnitude) (translations, posterize bits)
     torch::Tensor m_255;  // [n] magnitude / 255 (solarize threshold)
-    mutable torch::Tensor is_op[kAugOpCount];  // [n] bool per op, made when first asked
-    const torch::Tensor& is(AugOp o) const {
-        auto& t = is_op[static_cast<int64_t>(o)];
-        if (!t.defined()) t = op.eq(static_cast<int64_t>(o));
-        return t;
-    }
+    // The affine entries of every image but the rotated ones (identity for non-affine ops), already
+    // in affine_inverse's normalised coordinates: a, b·H/W, tx·2/W, c·W/H, ty·2/H.
+    torch::Tensor a, b, tx, c, ty;
+    torch::Tensor flags;  // [kFlagRows, n] bool: row o = images whose op is o; then the families
+    torch::Tensor is(AugOp o) const { return flags[static_cast<int64_t>(o)]; }
 };
 
-RoundParams round_params(const std::vector<int64_t>& ops, const std::vector<double>& mags, const torch::Tensor& x) {
+/// Which op families' results each image takes, given the ops drawn and the ones that act at all.
+torch::Tensor round_flags(const std::vector<int64_t>& ops, const bool present[kAugOpCount]) {
     const int64_t n = int64_t(ops.size());
-    // One upload: [5, n] double, rows: op, m, 1 + m, trunc(m), m / 255.
-    auto host = torch::empty({5, n}, torch::kDouble);
+    auto flags = torch::zeros({kFlagRows, n}, torch::kBool);
+    auto f = flags.accessor<bool, 2>();
+    for (int64_t s = 0; s < n; ++s) {
+        const int64_t o = ops[size_t(s)];
+        if (o < 0) continue;
+        f[o][s] = true;
+        if (!present[o]) continue;
+        const auto op = static_cast<AugOp>(o);
+        f[kAffineFamily][s] = op == AugOp::ShearX || op == AugOp::ShearY || op == AugOp::TranslateX ||
+                              op == AugOp::TranslateY || op == AugOp::Rotate;
+        f[kBlendFamily][s] = op == AugOp::Color || op == AugOp::Contrast || op == AugOp::Sharpness;
+    }
+    return flags;
+}
+
+RoundParams round_params(const std::vector<int64_t>& ops, const std::vector<double>& mags, const torch::Tensor& x,
+                         const bool present[kAugOpCount]) {
+    const int64_t n = int64_t(ops.size());
+    auto host = torch::empty({4, n}, torch::kDouble);  // m, 1 + m, trunc(m), m / 255
     auto h = host.accessor<double, 2>();
     for (int64_t s = 0; s < n; ++s) {
         const double m = mags[size_t(s)];
-        h[0][s] = double(ops[size_t(s)]), h[1][s] = m, h[2][s] = 1.0 + m, h[3][s] = std::trunc(m), h[4][s] = m / 255.0;
+        h[0][s] = m, h[1][s] = 1.0 + m, h[2][s] = std::trunc(m), h[3][s] = m / 255.0;
     }
-    auto dev = to_device(host, x.device());
-    auto vals = dev.slice(0, 1).to(x.scalar_type());
-    return {dev[0].to(torch::kLong), vals[0], vals[1], vals[2], vals[3]};
+    const auto flags = round_flags(ops, present);
+    // The affine entries, on the host in x's dtype with the arithmetic shear_x … translate_y and
+    // affine_inverse run (rotations are made on the device: they need its cos and sin).
+    const auto v = host.to(x.scalar_type());
+    const auto &m = v[0], &m_int = v[2];
+    auto is = [&](AugOp o) { return flags[static_cast<int64_t>(o)]; };
+    const double H = double(x.size(2)), W = double(x.size(3));
+    auto zero = torch::zeros_like(m);
+    auto b = torch::where(is(AugOp::ShearX), m, zero);
+    auto tx = torch::where(is(AugOp::ShearX), m * (H / 2.0), torch::where(is(AugOp::TranslateX), -m_int, zero));
+    auto c = torch::where(is(AugOp::ShearY), m, zero);
+    auto ty = torch::where(is(AugOp::ShearY), m * (W / 2.0), torch::where(is(AugOp::TranslateY), -m_int, zero));
+    auto rows = torch::cat({v, torch::ones_like(m).unsqueeze(0),
+                            torch::stack({b * (H / W), tx * (2.0 / W), c * (W / H), ty * (2.0 / H)})});
+    auto dev = to_device(rows, x.device());  // [9, n]
+    RoundParams p{dev[0], dev[1], dev[2], dev[3], dev[4], dev[5], dev[6], dev[7], dev[8], to_device(flags, x.device())};
+    return p;
 }
 
 /// One round's affine ops (shear, translate, rotate) for the whole batch in one resampling; each
 /// image's matrix is the one its own op's function builds (identity for the others).
-torch::Tensor affine_round(const torch::Tensor& x, const RoundParams& p) {
-    const auto &rot = p.is(AugOp::Rotate), &shx = p.is(AugOp::ShearX), &shy = p.is(AugOp::ShearY);
-    const auto &tx_op = p.is(AugOp::TranslateX), &ty_op = p.is(AugOp::TranslateY);
-    auto rad = p.m * (kPi / 180.0);
-    auto cs = rad.cos(), sn = rad.sin();
+torch::Tensor affine_round(const torch::Tensor& x, const RoundParams& p, bool rotates) {
+    const int64_t n = x.size(0);
     const double h = double(x.size(2)), w = double(x.size(3));
-    auto one = torch::ones_like(p.m), zero = torch::zeros_like(p.m);
-    auto a = torch::where(rot, cs, one);
-    auto b = torch::where(rot, -sn, torch::where(shx, p.m, zero));
-    auto tx = torch::where(shx, p.m * (h / 2.0), torch::where(tx_op, -p.m_int, zero));
-    auto c = torch::where(rot, sn, torch::where(shy, p.m, zero));
-    auto ty = torch::where(shy, p.m * (w / 2.0), torch::where(ty_op, -p.m_int, zero));
-    return affine_inverse(x, a, b, tx, c, a, ty);
+    auto a = p.a, b = p.b, c = p.c;
+    if (rotates) {
+        const auto rot = p.is(AugOp::Rotate);
+        auto rad = p.m * (kPi / 180.0);
+        auto cs = rad.cos(), sn = rad.sin();
+        a = torch::where(rot, cs, a);
+        b = torch::where(rot, -sn * (h / w), b);
+        c = torch::where(rot, sn * (w / h), c);
+    }
+    return resample(x, torch::stack({a, b, p.tx, c, a, p.ty}, 1).reshape({n, 2, 3}));
 }
 
 }  // namespace
@@ -458,17 +502,15 @@ torch::Tensor apply_aug_ops(const torch::Tensor& x, const std::vector<int64_t>& 
               AugOp::Color, AugOp::Contrast, AugOp::Sharpness, AugOp::Posterize, AugOp::Solarize,
               AugOp::AutoContrast, AugOp::Equalize, AugOp::Invert}))
         return x;
-    const auto p = round_params(ops, mags, x);
+    const auto p = round_params(ops, mags, x, present);
     auto out = x;
-    auto take = [&](std::initializer_list<AugOp> family, const torch::Tensor& y) {
-        torch::Tensor mask;
-        for (AugOp o : family)
-            if (present[static_cast<int64_t>(o)]) mask = mask.defined() ? mask.logical_or(p.is(o)) : p.is(o);
+    auto take_rows = [&](const torch::Tensor& mask, const torch::Tensor& y) {
         out = torch::where(mask.view({-1, 1, 1, 1}), y.to(out.scalar_type()), out);
     };
+    auto take = [&](AugOp o, const torch::Tensor& y) { take_rows(p.is(o), y); };
     if (has({AugOp::ShearX, AugOp::ShearY, AugOp::TranslateX, AugOp::TranslateY, AugOp::Rotate}))
-        take({AugOp::ShearX, AugOp::ShearY, AugOp::TranslateX, AugOp::TranslateY, AugOp::Rotate}, affine_round(x, p));
-    if (has({AugOp::Brightness})) take({AugOp::Brightness}, brightness(x, p.m_one));
+        take_rows(p.flags[kAffineFamily], affine_round(x, p, has({AugOp::Rotate})));
+    if (has({AugOp::Brightness})) take(AugOp::Brightness, brightness(x, p.m_one));
     if (has({AugOp::Color, AugOp::Contrast, AugOp::Sharpness})) {
         // One blend towards each image's own degenerate image: grey, mean grey or smoothed.
         auto f = p.m_one.view({-1, 1, 1, 1});
@@ -478,13 +520,13 @@ torch::Tensor apply_aug_ops(const torch::Tensor& x, const std::vector<int64_t>& 
         if (has({AugOp::Contrast}))
             degenerate = torch::where(is(AugOp::Contrast), grayscale(x).mean({1, 2, 3}, true), degenerate);
         if (has({AugOp::Color})) degenerate = torch::where(is(AugOp::Color), grayscale(x), degenerate);
-        take({AugOp::Color, AugOp::Contrast, AugOp::Sharpness}, blend(x, degenerate, f));
+        take_rows(p.flags[kBlendFamily], blend(x, degenerate, f));
     }
-    if (has({AugOp::Posterize})) take({AugOp::Posterize}, posterize(x, p.m_int));
-    if (has({AugOp::Solarize})) take({AugOp::Solarize}, solarize(x, p.m_255));
-    if (has({AugOp::AutoContrast})) take({AugOp::AutoContrast}, autocontrast(x));
-    if (has({AugOp::Equalize})) take({AugOp::Equalize}, equalize(x));
-    if (has({AugOp::Invert})) take({AugOp::Invert}, invert(x));
+    if (has({AugOp::Posterize})) take(AugOp::Posterize, posterize(x, p.m_int));
+    if (has({AugOp::Solarize})) take(AugOp::Solarize, solarize(x, p.m_255));
+    if (has({AugOp::AutoContrast})) take(AugOp::AutoContrast, autocontrast(x));
+    if (has({AugOp::Equalize})) take(AugOp::Equalize, equalize(x));
+    if (has({AugOp::Invert})) take(AugOp::Invert, invert(x));
     return out;
 }
 

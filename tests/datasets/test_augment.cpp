@@ -1,5 +1,6 @@
 // Batched data augmentation (datasets/augment/augment.h): known answers for each op, MixUp/CutMix
 // bookkeeping, determinism, config validation and JSON.
+#include <array>
 #include <random>
 
 #include <torch/torch.h>
@@ -78,16 +79,16 @@ private Q_SLOTS:
         // Every op family at once on one batch (and −1 / Identity): each image must come out as its
         // own op's function makes it. Pixel ops are exact; the affine resampling too, here.
         torch::manual_seed(21);
-        for (int64_t channels : {3, 1}) {
+        for (const auto& [channels, h, w] : {std::array<int64_t, 3>{3, 12, 12}, {1, 12, 12}, {3, 10, 16}}) {
             const int64_t n = 96;
-            auto x = torch::rand({n, channels, 12, 12});
+            auto x = torch::rand({n, channels, h, w});
             std::vector<int64_t> ops(n);
             std::vector<double> mags(n);
             std::mt19937 rng(5);
             for (int64_t s = 0; s < n; ++s) {
                 ops[size_t(s)] = int64_t(s % (kAugOpCount + 1)) - 1;  // −1 … Invert, every one several times
                 const auto op = static_cast<AugOp>(std::max<int64_t>(ops[size_t(s)], 0));
-                double m = aug_op_magnitude(op, int64_t(rng() % 10), 10, 12, 12);
+                double m = aug_op_magnitude(op, int64_t(rng() % 10), 10, h, w);
                 if (aug_op_signed(op) && rng() % 2) m = -m;
                 mags[size_t(s)] = m;
             }
