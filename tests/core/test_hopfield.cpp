@@ -6,6 +6,7 @@
 
 #include <QtTest>
 
+#include "core/emulated_device.h"
 #include "core/models/hopfield.h"
 #include "tests/helpers.h"
 #include "tests/suite.h"
@@ -149,22 +150,30 @@ private Q_SLOTS:
 
     void retrievalGradientEqualsPlainAutograd_data() {
         QTest::addColumn<bool>("partial");
-        QTest::newRow("full bank") << false;
-        QTest::newRow("partly filled bank") << true;
+        QTest::addColumn<bool>("emulated");
+        QTest::newRow("full bank") << false << false;
+        QTest::newRow("partly filled bank") << true << false;
+        // The device path (what a GPU runs: no CPU chunking, tensors kept off the host).
+        QTest::newRow("full bank, emulated device") << false << true;
+        QTest::newRow("partly filled bank, emulated device") << true << true;
     }
     void retrievalGradientEqualsPlainAutograd() {
         // retrieve() is one autograd node with a hand-written backward pass; it must give the
         // gradient that autograd gives for Eq. 1–2 written with plain ops (normalise, √L-scaled
         // similarities, masked softmax, weighted sum), in double precision.
         QFETCH(bool, partial);
+        QFETCH(bool, emulated);
+        if (emulated && !emulated_backward_works()) QSKIP("no backward pass on the emulated device in a CUDA build");
+        const auto dev = emulated ? emulated_device() : torch::Device(torch::kCPU);
         torch::manual_seed(3);
         const int64_t P = 7, K = 9, L = 5;
-        auto opts = torch::TensorOptions().dtype(torch::kDouble);
-        auto M = torch::randn({K, L}, opts);
+        auto opts = torch::TensorOptions().dtype(torch::kDouble).device(dev);
+        auto M = torch::randn({K, L}, torch::kDouble).to(dev);
         auto valid = torch::ones({K}, torch::kBool);
         if (partial) valid.index_put_({torch::tensor({1, 4, 8})}, false);
-        auto z0 = torch::randn({P, L}, opts);
-        auto w = torch::randn({P, L}, opts);  // the loss Σ w ⊙ m
+        valid = valid.to(dev);
+        auto z0 = torch::randn({P, L}, torch::kDouble).to(dev);
+        auto w = torch::randn({P, L}, torch::kDouble).to(dev);  // the loss Σ w ⊙ m
 
         auto z = z0.clone().requires_grad_(true);
         auto r = retrieve(z, make_view(M, valid));
