@@ -12,6 +12,7 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include "core/devices.h"
 #include "core/models/config.h"
 #include "core/io/run_record.h"
 #include "core/models/stats.h"
@@ -416,12 +417,41 @@ private Q_SLOTS:
         QVERIFY(j["infer_img_per_s"].get<double>() > j["train_img_per_s"].get<double>());
     }
 
+    void infoListsTheRuntimesDevices() {
+        // `vhmn info --devices --json`: exactly the runtime's list (here: the CPU, with the reason).
+        auto r = run_cli({"info", "--devices", "--json"});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        const auto j = nlohmann::json::parse(r.out.toStdString());
+        const auto want = list_devices();
+        QCOMPARE(j["cuda"].get<bool>(), want.cuda_build);
+        QCOMPARE(j["torch_version"].get<std::string>(), std::string(TORCH_VERSION));
+        QCOMPARE(j["devices"].size(), want.devices.size());
+        const auto& cpu = j["devices"][0];
+        QCOMPARE(cpu["type"].get<std::string>(), std::string("cpu"));
+        QCOMPARE(cpu["index"].get<int>(), -1);
+        QVERIFY(!cpu["name"].get<std::string>().empty() && cpu["memory_bytes"].get<int64_t>() > (int64_t(1) << 28));
+        for (size_t i = 1; i < want.devices.size(); ++i) {
+            QCOMPARE(j["devices"][i]["type"].get<std::string>(), std::string("cuda"));
+            QCOMPARE(j["devices"][i]["index"].get<int>(), int(i) - 1);
+        }
+        if (want.devices.size() == 1) {
+            // CPU only, and why: this build has no CUDA, or no GPU is visible.
+            const std::string why = j["cpu_only_reason"].get<std::string>();
+            QVERIFY2(why.find(want.cuda_build ? "no GPU visible" : "no CUDA in this build") != std::string::npos, why.c_str());
+        } else {
+            QVERIFY(!j.contains("cpu_only_reason"));
+        }
+        auto text = run_cli({"info", "--devices"});
+        QVERIFY(text.code == 0 && text.out.startsWith("cpu"));
+    }
+
     void benchCountsUnderAThousandKernelsPerPaperStep() {
         // Issue 24's launch budget: a paper-small training step with the paper's augmentation runs
         // at most 1,000 kernels on a GPU (counted on the emulated device, whose path is the GPU's).
         // At batch 32 the count is ~35 below batch 256's (fewer op families drawn), hence 960 here.
+        // (bench counts on the emulated device whatever it times, where that device can train.)
         auto r = run_cli({"bench", "--preset", "paper-small", "--batch", "32", "--steps", "1", "--augment", "paper",
-                          "--device", "emulated", "--json", "--threads", "2"});
+                          "--json", "--threads", "2"});
         QVERIFY2(r.code == 0, qPrintable(r.err));
         const auto j = nlohmann::json::parse(r.out.toStdString());
         const int64_t ops = j["ops_per_step"].get<int64_t>();
