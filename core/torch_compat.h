@@ -14,6 +14,7 @@
 #include <utility>
 
 #ifdef VHMN_TORCH_CUDA
+#include <c10/cuda/CUDACachingAllocator.h>
 #include <c10/cuda/CUDAFunctions.h>
 #endif
 
@@ -129,6 +130,48 @@ inline bool cuda_has_tf32(int index) {
 #else
     (void)index;
     return false;
+#endif
+}
+
+/// CUDA device `index`'s name and memory into `name` and `bytes`; false (nothing set) in a build
+/// without CUDA or when the runtime cannot tell.
+inline bool cuda_device_info(int index, std::string& name, int64_t& bytes) {
+#ifdef VHMN_TORCH_CUDA
+    cudaDeviceProp prop{};
+    if (cudaGetDeviceProperties(&prop, index) != cudaSuccess) return false;
+    name = prop.name;
+    bytes = int64_t(prop.totalGlobalMem);
+    return true;
+#else
+    (void)index, (void)name, (void)bytes;
+    return false;
+#endif
+}
+
+/// The CUDA caching allocator's current and peak allocated and reserved bytes on GPU `index`
+/// (aggregate pools); false in a build without CUDA. DeviceStats moved to c10/core in 2.6; the
+/// c10::cuda name stays.
+inline bool cuda_memory_stats(int index, int64_t& allocated, int64_t& reserved, int64_t& peak_allocated,
+                              int64_t& peak_reserved) {
+#ifdef VHMN_TORCH_CUDA
+    if (index < 0 || index >= int(c10::cuda::device_count())) return false;
+    const auto s = c10::cuda::CUDACachingAllocator::getDeviceStats(c10::DeviceIndex(index));
+    constexpr size_t kAggregate = 0;  // StatType::AGGREGATE
+    allocated = s.allocated_bytes[kAggregate].current, peak_allocated = s.allocated_bytes[kAggregate].peak;
+    reserved = s.reserved_bytes[kAggregate].current, peak_reserved = s.reserved_bytes[kAggregate].peak;
+    return true;
+#else
+    (void)index, (void)allocated, (void)reserved, (void)peak_allocated, (void)peak_reserved;
+    return false;
+#endif
+}
+
+inline void cuda_reset_peak_memory(int index) {
+#ifdef VHMN_TORCH_CUDA
+    if (index >= 0 && index < int(c10::cuda::device_count()))
+        c10::cuda::CUDACachingAllocator::resetPeakStats(c10::DeviceIndex(index));
+#else
+    (void)index;
 #endif
 }
 

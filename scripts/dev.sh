@@ -7,10 +7,13 @@
 #   scripts/dev.sh test-stress   the whole suite with ctest -j2 while CPU-bound work (two `vhmn bench`
 #                          loops) runs beside it, as on a busy machine; reports the slowest suites
 #   scripts/dev.sh test-torch2   install PyTorch's CUDA libtorch 2.x (pinned below) into .torch2/,
-#                          build core, datasets and the vhmn CLI against it in build-torch2/ and run
-#                          their tests (CPU), the CUDA suite (skips without a GPU) and the check that
+#                          build the whole product (vhmn-studio, the vhmn CLI, every suite) against it
+#                          with Debian's Qt, OpenCV and HDF5 in build-torch2/ and run every suite (GUI
+#                          suites offscreen, the CUDA suite skips without a GPU), the check that
 #                          a run written by this build opens, evaluates and resumes in the 1.13 build,
 #                          and scripts/device-check.sh's dry run (VHMN_CHECK_DEVICE=cpu) on this build
+#   scripts/dev.sh run-torch2    the same build, then launch its vhmn-studio (trains on a GPU when the
+#                          machine has one and an NVIDIA driver)
 # Idempotent: packages already installed are not touched; the build is incremental (ccache).
 # Environment: BUILD_DIR (default build), JOBS (default: cores), VHMN_DATA (dataset for `run`).
 set -euo pipefail
@@ -94,7 +97,7 @@ install_torch2() {
 
 build_torch2() {
   local dir=${BUILD_DIR_TORCH2:-build-torch2}
-  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DVHMN_HEADLESS=ON \
+  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DVHMN_HEADLESS=OFF \
     -DCMAKE_PREFIX_PATH="$TORCH2_DIR/torch" \
     -DCUDAToolkit_ROOT=/usr/local/cuda -DTORCH_CUDA_ARCH_LIST=9.0
   cmake --build "$dir" -j "${JOBS:-$(nproc)}"
@@ -169,6 +172,13 @@ case "$cmd" in
     install_torch2
     build_device
     ;;
+  run-torch2)
+    install_missing
+    install_torch2
+    build_torch2
+    shift
+    exec "${BUILD_DIR_TORCH2:-build-torch2}/app/vhmn-studio" "$@"
+    ;;
   test-torch2)
     install_missing
     install_torch2
@@ -185,7 +195,7 @@ case "$cmd" in
     rm -rf "$dry" "$dry.log"
     ;;
   *)
-    echo "usage: scripts/dev.sh run|test|test-stress|build|build-torch2|test-torch2|build-device" >&2
+    echo "usage: scripts/dev.sh run|test|test-stress|build|build-torch2|test-torch2|run-torch2|build-device" >&2
     exit 2
     ;;
 esac

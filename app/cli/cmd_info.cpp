@@ -3,6 +3,7 @@
 
 #include "app/cli/commands.h"
 #include "app/common/model_summary.h"
+#include "core/devices.h"
 #include "core/error.h"
 
 namespace vhmn::cli {
@@ -10,7 +11,7 @@ namespace vhmn::cli {
 void add_info(CLI::App& app) {
     struct Opts {
         std::string preset = "cpu-tiny", arch = "vhmn";
-        bool json = false;
+        bool json = false, devices = false;
         int64_t image_size = 0, channels = 0, classes = 0, iterations = -1;
     };
     auto opts = std::make_shared<Opts>();
@@ -22,11 +23,27 @@ void add_info(CLI::App& app) {
     cmd->add_option("--preset", opts->preset, "Model preset")
         ->check(CLI::IsMember(preset_names()));
     cmd->add_flag("--json", opts->json, "Print one JSON object");
+    cmd->add_flag("--devices", opts->devices,
+                  "List the compute devices instead: cpu and each visible CUDA GPU (name, memory), the libtorch "
+                  "version and whether it has CUDA");
     cmd->add_option("--image-size", opts->image_size, "Override the input size (H = W)")->check(CLI::PositiveNumber);
     cmd->add_option("--channels", opts->channels, "Override the input channels")->check(CLI::PositiveNumber);
     cmd->add_option("--classes", opts->classes, "Override the number of classes")->check(CLI::PositiveNumber);
     cmd->add_option("--iterations", opts->iterations, "Override refinement iterations T")->check(CLI::Range(0, 64));
     cmd->callback([opts] {
+        if (opts->devices) {
+            const auto list = list_devices();
+            if (opts->json) {
+                std::cout << list.to_json().dump(2) << "\n";
+                return;
+            }
+            for (const auto& d : list.devices)
+                std::cout << std::left << std::setw(10) << d.id() << d.name << ", " << std::fixed << std::setprecision(1)
+                          << double(d.memory_bytes) / double(int64_t(1) << 30) << " GiB\n";
+            std::cout << "libtorch " << list.torch_version << (list.cuda_build ? " (CUDA)" : " (CPU)") << "\n";
+            if (!list.cpu_only_reason.empty()) std::cout << "CPU only: " << list.cpu_only_reason << "\n";
+            return;
+        }
         auto config_of = [&](const std::string& arch) {
             ModelConfig cfg = preset(opts->preset, arch);
             if (opts->image_size) cfg.image_size = opts->image_size;

@@ -3,6 +3,7 @@
 #include "app/gui/main_window.h"
 
 #include <QAction>
+#include <QActionGroup>
 #include <QApplication>
 #include <QCloseEvent>
 #include <QDir>
@@ -37,6 +38,7 @@
 #include "app/gui/runs/runs_browser.h"
 #include "app/gui/training/training_controller.h"
 #include "app/common/model_summary.h"
+#include "core/devices.h"
 #include "core/io/run_record.h"
 #include "core/models/stats.h"
 #include "widgets/curve_plot.h"
@@ -186,6 +188,7 @@ void MainWindow::buildMenus() {
     auto* train = menuBar()->addMenu(tr("&Training"));
     train->addActions({start_, pause_, resume_, stop_});
     buildViewMenu();
+    buildAnalysisMenu();
     auto* help = menuBar()->addMenu(tr("&Help"));
     help->addAction(tr("&About"), this, [this] {
         QMessageBox::about(this, tr("About V-HMN Studio"),
@@ -389,7 +392,9 @@ void MainWindow::onStep(const StepStats& s) {
                                  .arg(s.step)
                                  .arg(s.total_steps)
                                  .arg(s.images_per_s, 0, 'f', 0)
-                                 .arg(duration(s.eta_s)));
+                                 .arg(duration(s.eta_s)) +
+                             QStringLiteral(" \u00b7 ") + controller_->deviceLabel() +
+                             (s.gpu_allocated >= 0 ? QStringLiteral(" \u00b7 ") + gpu_memory_text(s) : QString()));
 }
 
 void MainWindow::onFinished(const QString& outcome) {
@@ -552,6 +557,44 @@ void MainWindow::closeEvent(QCloseEvent* event) {
     event->accept();
 }
 
+void MainWindow::buildAnalysisMenu() {
+    auto* menu = menuBar()->addMenu(tr("&Analysis"));
+    auto* devices = menu->addMenu(tr("&Device for queries and probes"));
+    devices->setToolTipsVisible(true);
+    analysis_devices_ = new QActionGroup(this);
+    const auto list = list_devices();
+    for (const auto& d : list.devices) {
+        const QString id = QString::fromStdString(d.id());
+        auto* a = devices->addAction(QString::fromStdString(d.label()));
+        a->setData(id);
+        a->setCheckable(true);
+        analysis_devices_->addAction(a);
+        connect(a, &QAction::triggered, this, [this, id] { setAnalysisDevice(id); });
+    }
+    if (!list.cpu_only_reason.empty())
+        devices->setToolTip(tr("Only the CPU: %1").arg(QString::fromStdString(list.cpu_only_reason)));
+}
+
+QString MainWindow::analysisDevice() const { return inspect_->session()->device(); }
+
+void MainWindow::setAnalysisDevice(const QString& device, bool chosen) {
+    QString use = device;
+    const auto actions = analysis_devices_->actions();
+    const bool known = device == QLatin1String("emulated") ||
+                       std::any_of(actions.begin(), actions.end(), [&](QAction* a) { return a->data().toString() == device; });
+    if (!known) {
+        log(tr("Analysis device %1 is not on this machine; queries run on the CPU.").arg(device));
+        use = QStringLiteral("cpu");
+    }
+    analysis_device_chosen_ = analysis_device_chosen_ || chosen;
+    for (QAction* a : actions) a->setChecked(a->data().toString() == use);
+    RunSession* session = inspect_->session();
+    if (session->device() == use) return;
+    session->setDevice(use);
+    log(tr("Queries and probes run on %1.").arg(device_label(use)));
+    if (session->isOpen() && !session->busy()) inspectRun(session->info().dir);
+}
+
 void MainWindow::saveSettings() {
     auto settings = openSettings();
     QSettings& s = *settings;
@@ -562,6 +605,7 @@ void MainWindow::saveSettings() {
     s.setValue(QStringLiteral("curves/log"), curves_->logScale());
     s.setValue(QStringLiteral("curves/byEpoch"), curves_->xByEpoch());
     s.setValue(QStringLiteral("runs/dir"), runs_->runsDir());
+    if (analysis_device_chosen_) s.setValue(QStringLiteral("analysis/device"), analysisDevice());
     panel_->saveSettings(s);
 }
 
@@ -586,6 +630,12 @@ void MainWindow::loadSettings() {
     panel_->setRunsDir(runs);
     panel_->loadSettings(s);
     runs_->setRunsDir(runs);
+    // The analysis device: the user's choice, else the GPU the app trains on, else the CPU.
+    const QString trains_on = panel_->value(QStringLiteral("device")).toString();
+    if (s.contains(QStringLiteral("analysis/device")))
+        setAnalysisDevice(s.value(QStringLiteral("analysis/device")).toString());
+    else
+        setAnalysisDevice(trains_on.startsWith(QLatin1String("cuda")) ? trains_on : QStringLiteral("cpu"), false);
 }
 
 }  // namespace vhmn::gui

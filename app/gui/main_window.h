@@ -8,6 +8,7 @@
 #include <QString>
 
 class QAction;
+class QActionGroup;
 class QSettings;
 class QLabel;
 class QPlainTextEdit;
@@ -68,6 +69,11 @@ public:
     void showTab(const QString& name);  ///< "training", "runs", "model", "inspector", "memory", "forgetting", "map", "robustness"
     /// Open a run in the inspection tabs (data empty: the dataset in its config).
     bool inspectRun(const QString& dir, const QString& data = {}, int gridLimit = 0);
+    /// Where the Inspector's clicks and the Memory, Robustness, CIFAR-10-C, evidence and ablation
+    /// jobs run ("cpu", "cuda:N"; remembered). An open run is reopened there. A device this machine
+    /// does not have falls back to the CPU, with a message.
+    void setAnalysisDevice(const QString& device, bool chosen = true);
+    QString analysisDevice() const;
 
 protected:
     void closeEvent(QCloseEvent* event) override;
@@ -77,6 +83,7 @@ private:
     void buildTrainingActions();
     void buildFileMenu();
     void buildViewMenu();
+    void buildAnalysisMenu();
     QWidget* buildTrainingTab();
     void connectSignals();
     void updateActions();
@@ -108,6 +115,8 @@ private:
     QPlainTextEdit* log_ = nullptr;
     QAction *start_ = nullptr, *pause_ = nullptr, *resume_ = nullptr, *stop_ = nullptr;
     QAction *export_ = nullptr, *open_run_ = nullptr, *log_scale_ = nullptr, *by_epoch_ = nullptr;
+    QActionGroup* analysis_devices_ = nullptr;
+    bool analysis_device_chosen_ = false;  ///< the user picked it (else it follows the default)
     bool close_after_stop_ = false;
     int total_epochs_ = 0;
 };

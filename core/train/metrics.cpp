@@ -8,6 +8,9 @@ void to_json(nlohmann::json& j, const StepStats& s) {
          {"lr", s.lr}, {"images_per_s", s.images_per_s}, {"eta_s", s.eta_s},
          {"beta_local", s.beta_local}, {"beta_global", s.beta_global},
          {"entropy_local", s.entropy_local}, {"entropy_global", s.entropy_global}};
+    if (s.gpu_allocated >= 0)
+        j.update({{"gpu_allocated", s.gpu_allocated}, {"gpu_reserved", s.gpu_reserved},
+                  {"gpu_peak_allocated", s.gpu_peak_allocated}, {"gpu_peak_reserved", s.gpu_peak_reserved}});
 }
 
 void from_json(const nlohmann::json& j, StepStats& s) {
@@ -18,6 +21,8 @@ void from_json(const nlohmann::json& j, StepStats& s) {
     j.at("images_per_s").get_to(s.images_per_s), j.at("eta_s").get_to(s.eta_s);
     j.at("beta_local").get_to(s.beta_local), j.at("beta_global").get_to(s.beta_global);
     j.at("entropy_local").get_to(s.entropy_local), j.at("entropy_global").get_to(s.entropy_global);
+    s.gpu_allocated = j.value("gpu_allocated", -1.0), s.gpu_reserved = j.value("gpu_reserved", -1.0);
+    s.gpu_peak_allocated = j.value("gpu_peak_allocated", -1.0), s.gpu_peak_reserved = j.value("gpu_peak_reserved", -1.0);
 }
 
 const std::vector<EpochField>& epoch_fields() {

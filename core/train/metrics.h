@@ -22,6 +22,9 @@ struct StepStats {
     double eta_s = 0;
     std::vector<double> beta_local, beta_global;        ///< per block
     std::vector<double> entropy_local, entropy_global;  ///< per block, nats, at this step
+    /// A GPU run's caching-allocator figures at this step, bytes (−1: not a GPU run); in the JSON
+    /// only when known.
+    double gpu_allocated = -1, gpu_reserved = -1, gpu_peak_allocated = -1, gpu_peak_reserved = -1;
 };
 
 /// One finished epoch.

@@ -1,5 +1,6 @@
 #include "core/train/trainer.h"
 
+#include "core/devices.h"
 #include "core/models/factory.h"
 #include "core/emulated_device.h"
 
@@ -400,6 +401,12 @@ StepStats Trainer::step_stats(int64_t epoch, int64_t batch, const Window& w, int
     s.accuracy = 100.0 * w.correct / double(seen);
     s.lr = scheduled_lr(t, step_ - 1, spe);
     s.images_per_s = seconds > 0 ? double(seen) / seconds : 0;
+    if (device_.is_cuda()) {
+        const auto g = gpu_memory(device_.index() < 0 ? 0 : device_.index());
+        if (g.valid)
+            s.gpu_allocated = double(g.allocated), s.gpu_reserved = double(g.reserved),
+            s.gpu_peak_allocated = double(g.peak_allocated), s.gpu_peak_reserved = double(g.peak_reserved);
+    }
     if (VHMNImpl* memory = model_->memory_model()) {
         for (const auto& [l, g] : memory->betas()) s.beta_local.push_back(l), s.beta_global.push_back(g);
         for (const auto& [l, g] : memory->retrieval_entropies()) s.entropy_local.push_back(l), s.entropy_global.push_back(g);
@@ -412,7 +419,10 @@ TrainOutcome Trainer::run(const TrainCallbacks& cb, TrainControl* control) {
     if (cb.on_message)
         for (const auto& line : notices_) cb.on_message(line);
     notices_.clear();
-    if (device_.is_cuda()) set_tf32(t.tf32);  // process-wide, as the run's config says
+    if (device_.is_cuda()) {
+        set_tf32(t.tf32);  // process-wide, as the run's config says
+        reset_gpu_peaks(device_.index() < 0 ? 0 : device_.index());  // this run's peaks, not the process's
+    }
     if ((epochs_done_ > 0 || resume_from_.batch > 0) && cb.on_message)
         cb.on_message(resume_from_.batch > 0 ? "resuming within epoch " + std::to_string(epochs_done_ + 1) + " at batch " +
                                               std::to_string(resume_from_.batch + 1) + " of " +

@@ -19,6 +19,7 @@
 #include "app/gui/training/curves_view.h"
 #include "app/gui/training/experiment_panel.h"
 #include "app/gui/main_window.h"
+#include "core/devices.h"
 #include "app/gui/runs/runs_browser.h"
 #include "app/gui/training/training_controller.h"
 #include "core/io/atomic_file.h"
@@ -393,6 +394,85 @@ private Q_SLOTS:
         QCOMPARE(names.size(), size_t(1));
         QCOMPARE(names[0].first, QStringLiteral("/data/class_names"));
         QCOMPARE(names[0].second[1], QStringLiteral(R"(["a","c"])"));
+    }
+
+    void deviceListIsTheRuntimes() {
+        // The panel's Device list is the runtime's: cpu, then each visible GPU as
+        // "cuda:N — NAME, X GiB"; here (no GPU) exactly cpu, and the tooltip says why.
+        QTemporaryDir tmp;
+        auto w = make_window(tmp, 1, QStringLiteral("d"));
+        auto* device = w->panel()->findChild<QComboBox*>(QStringLiteral("device"));
+        QVERIFY(device);
+        const auto list = list_devices();
+        QCOMPARE(device->count(), int(list.devices.size()));
+        for (int i = 0; i < device->count(); ++i) {
+            QCOMPARE(device->itemText(i), QString::fromStdString(list.devices[size_t(i)].label()));
+            QCOMPARE(device->itemData(i).toString(), QString::fromStdString(list.devices[size_t(i)].id()));
+        }
+        QCOMPARE(device->itemText(0), QStringLiteral("cpu"));
+        if (list.devices.size() == 1)
+            QVERIFY2(device->toolTip().contains(QString::fromStdString(list.cpu_only_reason)), qPrintable(device->toolTip()));
+        // Precision is a GPU's: greyed for the CPU, whose request keeps the defaults (fp32 runs).
+        auto* precision = w->panel()->findChild<QComboBox*>(QStringLiteral("precision"));
+        auto* tf32 = w->panel()->findChild<QComboBox*>(QStringLiteral("tf32"));
+        QVERIFY(precision && tf32);
+        w->panel()->setValue(QStringLiteral("device"), QStringLiteral("cpu"));
+        QVERIFY(!precision->isEnabled() && !tf32->isEnabled());
+        w->panel()->setValue(QStringLiteral("precision"), QStringLiteral("fp32"));
+        QCOMPARE(w->panel()->value(QStringLiteral("precision")).toString(), QStringLiteral("fp32"));
+        const auto r = w->panel()->request();
+        QCOMPARE(r.train.device, std::string("cpu"));
+        QVERIFY(r.train.bf16 && r.train.tf32);  // the CPU ignores them; the request is as before
+    }
+
+    void progressLineShowsTheDeviceAndGpuMemory() {
+        // A GPU run's step carries the caching allocator's figures; the Training tab shows them
+        // with the device (fed here as a GPU run's step would arrive).
+        QTemporaryDir tmp;
+        auto w = make_window(tmp, 1, QStringLiteral("g"));
+        StepStats s;
+        s.step = 3, s.total_steps = 10, s.epochs = 1, s.images_per_s = 1234, s.eta_s = 5;
+        Q_EMIT w->controller()->stepReported(s);
+        QVERIFY2(!w->progressText().contains(QStringLiteral("GPU memory")), qPrintable(w->progressText()));
+        s.gpu_allocated = 1.5 * double(1 << 30), s.gpu_reserved = 2.0 * double(1 << 30);
+        s.gpu_peak_allocated = 1.75 * double(1 << 30), s.gpu_peak_reserved = 2.5 * double(1 << 30);
+        Q_EMIT w->controller()->stepReported(s);
+        QVERIFY2(w->progressText().contains(QStringLiteral("1234 img/s")), qPrintable(w->progressText()));
+        QVERIFY2(w->progressText().contains(QStringLiteral("GPU memory 1.5 GiB allocated, 2.0 reserved \u00b7 peak 1.8 / 2.5")),
+                 qPrintable(w->progressText()));
+        // And the step's JSON keeps them (run.h5, checkpoints), absent for a CPU step.
+        const nlohmann::json j = s;
+        QCOMPARE(j["gpu_peak_reserved"].get<double>(), 2.5 * double(1 << 30));
+        StepStats back = j.get<StepStats>();
+        QCOMPARE(back.gpu_allocated, s.gpu_allocated);
+        QVERIFY(!nlohmann::json(StepStats{}).contains("gpu_allocated"));
+        QCOMPARE(nlohmann::json(StepStats{}).get<StepStats>().gpu_allocated, -1.0);
+    }
+
+    void runsShowTheirDeviceAndAnalysisDeviceIsRemembered() {
+        QTemporaryDir tmp;
+        const QString run = tmp.filePath(QStringLiteral("runs/cli"));
+        QVERIFY(cli_train(run, QStringLiteral("0.001")));
+        {
+            auto w = make_window(tmp, 1, QStringLiteral("x"));
+            w->runsBrowser()->refresh();
+            auto* table = w->runsBrowser()->runsTable();
+            QCOMPARE(table->horizontalHeaderItem(5)->text(), QStringLiteral("Device"));
+            QCOMPARE(table->item(0, 5)->text(), QStringLiteral("cpu"));
+            QVERIFY2(table->item(0, 5)->toolTip().contains(QStringLiteral("fp32")), qPrintable(table->item(0, 5)->toolTip()));
+            // The analysis device: the CPU by default (the panel trains on the CPU), remembered once chosen.
+            QCOMPARE(w->analysisDevice(), QStringLiteral("cpu"));
+            w->setAnalysisDevice(QStringLiteral("emulated"));
+            QCOMPARE(w->analysisDevice(), QStringLiteral("emulated"));
+            QVERIFY(w->close());
+        }
+        gui::MainWindowOptions o;
+        o.runs_dir = tmp.filePath(QStringLiteral("runs"));
+        o.settings_file = tmp.filePath(QStringLiteral("settings.ini"));
+        MainWindow w(o);
+        QCOMPARE(w.analysisDevice(), QStringLiteral("emulated"));
+        w.setAnalysisDevice(QStringLiteral("cuda:9"));  // not on this machine: the CPU, said in Messages
+        QCOMPARE(w.analysisDevice(), QStringLiteral("cpu"));
     }
 
     void choicesAreRemembered() {

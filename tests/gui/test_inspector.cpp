@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <functional>
 #include <fstream>
 
 #include "app/common/data_location.h"
@@ -34,6 +35,7 @@
 #include "app/gui/analysis/tensor_image.h"
 #include "app/gui/analysis/workspace.h"
 #include "core/probes/perturbations.h"
+#include "core/runtime.h"
 #include "core/probes/framework.h"
 #include "core/probes/weights.h"
 #include "core/probes/hits.h"
@@ -294,6 +296,91 @@ private Q_SLOTS:
                     ++prototypes;
                 }
         QVERIFY(prototypes > 0);
+    }
+
+    void queriesAndJobsRunOnTheChosenDevice_data() {
+        QTest::addColumn<QString>("device");
+        // The emulated device refuses any host tensor mixed with device ones (what breaks a first
+        // GPU run) and runs everywhere; a real GPU where there is one.
+        QTest::newRow("emulated") << QStringLiteral("emulated");
+        QTest::newRow("cuda") << QStringLiteral("cuda:0");
+    }
+    void queriesAndJobsRunOnTheChosenDevice() {
+        // The app's own queries on another device: the same grid predictions, the same click result
+        // (prototypes, probabilities, evidence) and the same memory job as on the CPU.
+        QFETCH(QString, device);
+        if (device.startsWith(QLatin1String("cuda")) && !cuda_available()) QSKIP("no GPU here (exit 77 in the CUDA suite)");
+        auto query = [&](RunSession& session, std::vector<double>* alpha) {
+            ImageResult result;
+            bool got = false;
+            QObject ctx;
+            connect(&session, &RunSession::imageReady, &ctx, [&](const ImageResult& r) { result = r, got = true; });
+            ImageRequest r;
+            r.index = 5;
+            r.evidenceTop = 5;
+            r.forget = {int(reference().dataset.train.index[0].item<int64_t>())};
+            session.requestImage(r);
+            if (!QTest::qWaitFor([&] { return got; }, 60000)) return result;
+            bool memory = false;
+            connect(&session, &RunSession::memoryReady, &ctx, [&](const MemoryResult& m) {
+                for (const auto& row : m.meanAlpha) alpha->insert(alpha->end(), row.begin(), row.end());
+                memory = true;
+            });
+            if (session.computeMemory(0, 20)) QTest::qWaitFor([&] { return memory; }, 120000);
+            return result;
+        };
+        RunSession cpu, other;
+        other.setDevice(device);
+        QCOMPARE(other.device(), device);
+        QSignalSpy failures(&other, &RunSession::failed);
+        QVERIFY(open_session(&cpu));
+        QVERIFY2(open_session(&other), failures.isEmpty() ? "" : qPrintable(failures.last().at(1).toString()));
+        QCOMPARE(other.testSet().predictions, cpu.testSet().predictions);
+        std::vector<double> alpha_cpu, alpha_other;
+        const auto a = query(cpu, &alpha_cpu), b = query(other, &alpha_other);
+        QVERIFY(!a.probabilities.isEmpty() && !alpha_cpu.empty());
+        QCOMPARE(b.prediction, a.prediction);
+        QCOMPARE(b.probabilities.size(), a.probabilities.size());
+        for (int c = 0; c < a.probabilities.size(); ++c) QVERIFY(std::abs(a.probabilities[c] - b.probabilities[c]) < 1e-5);
+        for (int c = 0; c < a.probabilitiesBefore.size(); ++c)
+            QVERIFY(std::abs(a.probabilitiesBefore[c] - b.probabilitiesBefore[c]) < 1e-5);
+        QCOMPARE(b.blocks.size(), a.blocks.size());
+        for (int k = 0; k < a.blocks.size(); ++k) {
+            QCOMPARE(b.blocks[k].local.size(), a.blocks[k].local.size());
+            for (int j = 0; j < a.blocks[k].local.size(); ++j) QCOMPARE(b.blocks[k].local[j].slot, a.blocks[k].local[j].slot);
+        }
+        QCOMPARE(b.evidence.size(), a.evidence.size());
+        QCOMPARE(alpha_other.size(), alpha_cpu.size());
+        for (size_t i = 0; i < alpha_cpu.size(); ++i) QVERIFY(std::abs(alpha_cpu[i] - alpha_other[i]) < 1e-5);
+        // Every other job of the app finishes there too (robustness, stability, ablation,
+        // leave-class-out, the map, CIFAR-10-C), not with a device error.
+        const std::vector<std::pair<QString, std::function<bool()>>> jobs = {
+            {"robustness", [&] { return other.runRobustness({0, 1}, 20, 1); }},
+            {"stability", [&] { return other.runStability(0, 0, 10, 1); }},
+            {"ablation", [&] { return other.runAblation(10, 20, 1); }},
+            {"leave-class-out", [&] { return other.runLeaveClassOut(20); }},
+            {"map", [&] { return other.computeMap(0, 0, 3); }},
+            {"corruptions", [&] {
+                 CorruptionsRequest c;
+                 c.limit = 10, c.severities = {3};
+                 return other.runCorruptions(c);
+             }}};
+        for (const auto& [name, start] : jobs) {
+            QSignalSpy done(&other, &RunSession::jobFinished);
+            QVERIFY2(start(), qPrintable(name));
+            QVERIFY2(done.wait(300000), qPrintable(name));
+            QVERIFY2(done.last().at(1).toString() == QLatin1String("finished"),
+                     qPrintable(name + ": " + done.last().at(2).toString()));
+        }
+        // A device this machine lacks fails the open with one message, no crash.
+        RunSession missing;
+        missing.setDevice(QStringLiteral("cuda:7"));
+        if (!cuda_available()) {
+            QSignalSpy failed(&missing, &RunSession::failed);
+            QVERIFY(missing.open(shared_run(), kData));
+            QVERIFY(failed.wait(60000));
+            QVERIFY2(failed.last().at(1).toString().contains(QStringLiteral("cuda:7")), qPrintable(failed.last().at(1).toString()));
+        }
     }
 
     /// A baseline run (no memory banks): the Inspector shows predictions and says why there is

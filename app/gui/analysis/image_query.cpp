@@ -1,5 +1,6 @@
 // One inspector query: a test image (corrupted by the sliders) through the model, with its prototypes,
 // evidence and what forgetting it changes. Runs on the RunSession's inspector thread.
+#include <algorithm>
 #include <torch/torch.h>  // before Qt (libtorch uses `slots` as an identifier)
 
 #include "core/runtime.h"
@@ -109,13 +110,13 @@ ImageResult query_image(SessionState& st, Model& model, const ImageRequest& r) {
     if (!model->has_memory()) {
         // A baseline: the prediction and its probabilities (no prototypes to retrieve).
         c10::InferenceMode inference;
-        auto x = normalize_images(image.unsqueeze(0).to(torch::kFloat).div(255.0), cfg.data.mean, cfg.data.std);
-        auto probs = torch::softmax(model->forward(x), 1)[0].to(torch::kDouble).contiguous();
+        auto x = normalize_images(image.unsqueeze(0).to(st.device).to(torch::kFloat).div(255.0), cfg.data.mean, cfg.data.std);
+        auto probs = host_doubles(torch::softmax(model->forward(x), 1)[0]);
         ImageResult out;
         out.request = r;
         out.input = tensor_to_image(image);
-        out.label = int(label), out.prediction = int(probs.argmax().item<int64_t>());
-        out.probabilities = QVector<double>(probs.data_ptr<double>(), probs.data_ptr<double>() + probs.numel());
+        out.label = int(label), out.prediction = int(std::max_element(probs.begin(), probs.end()) - probs.begin());
+        out.probabilities = probs;
         out.grid = int(cfg.model.image_size / cfg.model.patch);
         out.milliseconds = double(timer.nsecsElapsed()) / 1e6;
         return out;
@@ -131,10 +132,10 @@ ImageResult query_image(SessionState& st, Model& model, const ImageRequest& r) {
         {
             c10::InferenceMode inference;
             model->eval();
-            auto x = normalize_images(image.unsqueeze(0).to(torch::kFloat).div(255.0), cfg.data.mean, cfg.data.std);
-            auto probs = torch::softmax(model->forward(x).to(torch::kFloat), 1)[0].to(torch::kDouble).contiguous();
-            out.probabilitiesBefore = QVector<double>(probs.data_ptr<double>(), probs.data_ptr<double>() + probs.numel());
-            out.predictionBefore = int(probs.argmax().item<int64_t>());
+            auto x = normalize_images(image.unsqueeze(0).to(st.device).to(torch::kFloat).div(255.0), cfg.data.mean, cfg.data.std);
+            out.probabilitiesBefore = host_doubles(torch::softmax(model->forward(x).to(torch::kFloat), 1)[0]);
+            out.predictionBefore = int(std::max_element(out.probabilitiesBefore.begin(), out.probabilitiesBefore.end()) -
+                                       out.probabilitiesBefore.begin());
         }
         MemoryEdit edit;
         for (int s : r.forget) edit.sources.push_back(s);
@@ -142,7 +143,7 @@ ImageResult query_image(SessionState& st, Model& model, const ImageRequest& r) {
         out.forgottenSlots = int(apply_edit(memory, edit));
     }
     ForwardTrace trace;  // one forward pass for the prototypes and the evidence
-    auto p = probe_image(model, image, label, cfg.data.mean, cfg.data.std, train, r.k, r.token, torch::kCPU, &trace);
+    auto p = probe_image(model, image, label, cfg.data.mean, cfg.data.std, train, r.k, r.token, st.device, &trace);
     EvidenceOptions eo;
     eo.top = std::max(1, r.evidenceTop);
     const auto ev = evidence_of(memory, trace, label, eo);

@@ -114,10 +114,10 @@ bool RunSession::open(const QString& dir, const QString& data, int gridLimit) {
     Q_EMIT jobStarted(job_);
     QMetaObject::invokeMethod(
         long_ctx_,
-        [this, dir, data, gridLimit, batch = batch_, dirs = data_dirs_] {
+        [this, dir, data, gridLimit, batch = batch_, dirs = data_dirs_, device = device_] {
             try {
                 post([this] { Q_EMIT jobProgress(0.0, tr("reading the run and its dataset")); });
-                const auto st = open_state(dir, data, dirs);
+                const auto st = open_state(dir, data, dirs, parse_device(device.toStdString()));
                 const InspectedRun info = describe_run(*st, dir);
                 const TestSet set = predict_grid(*st, batch, gridLimit, cancel_, [this](double f) {
                     post([this, f] { Q_EMIT jobProgress(f, tr("predicting the test images")); });
@@ -197,7 +197,7 @@ void RunSession::cancel() { cancel_ = true; }
 bool RunSession::computeMemory(int branch, int limit) {
     if (!open_) return false;
     return startJob(QStringLiteral("memory"), [this, branch, limit, batch = batch_](SessionState& st) {
-        auto in = app::probe_input(st.run, torch::kCPU, batch, limit);
+        auto in = app::probe_input(st.run, st.device, batch, limit);
         const int64_t depth = st.run.config.model.depth;
         auto report = [this](double f, QString what) { post([this, f, what] { Q_EMIT jobProgress(f, what); }); };
         std::vector<SlotWeights> ws;

@@ -35,6 +35,10 @@ public:
     /// Datasets (or folders of datasets) where a run's dataset is looked for by fingerprint when
     /// it is not at its recorded path (the data directory, recent datasets).
     void setDataDirs(const QStringList& dirs) { data_dirs_ = dirs; }
+    /// The device the session's queries and jobs run on ("cpu", "cuda:N", "emulated"), from the
+    /// next open() on (the app reopens the run when it changes). An unusable one fails that open.
+    void setDevice(const QString& device) { device_ = device; }
+    QString device() const { return device_; }
     /// Re-point the open run to the dataset found by fingerprint (info().located), saved in the
     /// run folder (data_location.json). False with `error` set when it cannot be written.
     bool saveDataLocation(QString* error = nullptr);
@@ -122,6 +126,7 @@ private:
     int serial_ = 0;
     int batch_ = 250;
     QStringList data_dirs_;
+    QString device_ = QStringLiteral("cpu");
 };
 
 }  // namespace vhmn::gui

@@ -69,7 +69,7 @@ bool RunSession::runCorruptions(const CorruptionsRequest& request) {
     if (!open_) return false;
     return startWork(QStringLiteral("CIFAR-10-C"), [this, request, batch = batch_](SessionState& st) {
         // Released files: the whole test split, of which the probe scores the images the files hold.
-        auto in = app::probe_input(st.run, torch::kCPU, batch, request.releasedDir.isEmpty() ? request.limit : 0);
+        auto in = app::probe_input(st.run, st.device, batch, request.releasedDir.isEmpty() ? request.limit : 0);
         std::unique_ptr<CorruptionSource> source;
         CorruptionsOptions opts;
         if (!request.releasedDir.isEmpty()) {

@@ -14,13 +14,13 @@ bool RunSession::runAblation(int limit, int usageLimit, quint64 seed) {
     return startWork(QStringLiteral("ablation"), [this, limit, usageLimit, seed, batch = batch_](SessionState& st) {
         auto report = [this](double f, QString what) { post([this, f, what] { Q_EMIT jobProgress(f, what); }); };
         // Usage is counted on the run's training images (refused when the data is not the run's).
-        auto usage_in = app::probe_input(st.run, torch::kCPU, batch, usageLimit, &st.run.provenance_train());
+        auto usage_in = app::probe_input(st.run, st.device, batch, usageLimit, &st.run.provenance_train());
         const auto usage = slot_usage(usage_in, control_for(&cancel_, [report](double f, QString w) {
                                           report(0.2 * f, w + QStringLiteral(" (training images)"));
                                       }));
         AblationOptions o;
         o.seed = seed;
-        auto in = app::probe_input(st.run, torch::kCPU, batch, limit);
+        auto in = app::probe_input(st.run, st.device, batch, limit);
         const auto rows = probe_ablation(in, usage, o, control_for(&cancel_, [report](double f, QString w) {
                                              report(0.2 + 0.8 * f, w);
                                          }));
@@ -36,7 +36,7 @@ bool RunSession::runAblation(int limit, int usageLimit, quint64 seed) {
 bool RunSession::runLeaveClassOut(int limit) {
     if (!open_ || !info_.hasMemory) return false;
     return startWork(QStringLiteral("leave-class-out"), [this, limit, batch = batch_](SessionState& st) {
-        auto in = app::probe_input(st.run, torch::kCPU, batch, limit);
+        auto in = app::probe_input(st.run, st.device, batch, limit);
         const auto r = probe_leave_class_out(in, control_for(&cancel_, [this](double f, QString w) {
                                                  post([this, f, w] { Q_EMIT jobProgress(f, w); });
                                              }));
@@ -64,7 +64,7 @@ bool RunSession::computeMap(int block, int branch, int index) {
             MapResult points;
             points.block = block, points.branch = branch;
             points.explained = QVector<double>(map.axes.explained.begin(), map.axes.explained.end());
-            const auto coords = map.coords.contiguous();
+            const auto coords = map.coords.to(torch::kCPU, torch::kDouble).contiguous();
             const double* c = coords.data_ptr<double>();
             for (size_t i = 0; i < map.slots.size(); ++i) {
                 points.x << c[2 * i], points.y << c[2 * i + 1];
@@ -83,7 +83,9 @@ bool RunSession::computeMap(int block, int branch, int index) {
         MapResult out = cached->second.second;
         const auto& test = st.run.dataset.test;
         if (index >= 0 && index < test.size()) {
-            const auto path = map_trajectory(st.run.model, map, test.images[index], cfg.data.mean, cfg.data.std).contiguous();
+            const auto path = map_trajectory(st.run.model, map, test.images[index], cfg.data.mean, cfg.data.std, -1, st.device)
+                                  .to(torch::kCPU)
+                                  .contiguous();
             out.index = index;
             for (int64_t t = 0; t < path.size(0); ++t) out.pathX << path[t][0].item<double>(), out.pathY << path[t][1].item<double>();
         }

@@ -11,7 +11,7 @@ bool RunSession::runRobustness(const QVector<int>& iterations, int limit, quint6
     if (!open_) return false;
     std::vector<int64_t> ts(iterations.begin(), iterations.end());
     return startWork(QStringLiteral("robustness"), [this, ts, limit, seed, batch = batch_](SessionState& st) {
-        auto in = app::probe_input(st.run, torch::kCPU, batch, limit);
+        auto in = app::probe_input(st.run, st.device, batch, limit);
         auto rows = probe_robustness(in, robustness_corruptions(), ts, seed, control_for(&cancel_, [this](double f, QString w) {
                                          post([this, f, w] { Q_EMIT jobProgress(f, w); });
                                      }));
@@ -28,7 +28,7 @@ bool RunSession::runRobustness(const QVector<int>& iterations, int limit, quint6
 bool RunSession::runStability(int block, int branch, int limit, quint64 seed) {
     if (!open_) return false;
     return startWork(QStringLiteral("stability"), [this, block, branch, limit, seed, batch = batch_](SessionState& st) {
-        auto in = app::probe_input(st.run, torch::kCPU, batch, limit);
+        auto in = app::probe_input(st.run, st.device, batch, limit);
         const int64_t b = block < 0 ? st.run.config.model.depth - 1 : block;
         auto rows = probe_stability(in, b, branch_of(branch), stability_corruptions(), seed,
                                     control_for(&cancel_, [this](double f, QString w) {
@@ -68,7 +68,7 @@ bool RunSession::computeFigurePack(const FigurePackRequest& request) {
         out.robustness = convert(d.robustness);
         out.stability = convert(d.stability, d.stability_block, d.stability_branch);
         out.memory = convert(st.run.model, d.weights, d.hits, request.weightsBranch,
-                             int(app::probe_input(st.run, torch::kCPU, batch, request.limit).test.size()));
+                             int(app::probe_input(st.run, st.device, batch, request.limit).test.size()));
         out.weightsClass = request.weightsClass;
         // Fig. 3: the first correctly classified image of evenly spaced classes.
         const auto& test = st.run.dataset.test;

@@ -53,8 +53,7 @@ MemoryResult convert(Model& model, const std::vector<SlotWeights>& ws, const std
     m.images = images;
     for (const auto& w : ws) {
         m.classes = int(w.mean_alpha.size(0)), m.slots = int(w.mean_alpha.size(1));
-        auto a = w.mean_alpha.contiguous().to(torch::kDouble);
-        m.meanAlpha.push_back(QVector<double>(a.data_ptr<double>(), a.data_ptr<double>() + a.numel()));
+        m.meanAlpha.push_back(host_doubles(w.mean_alpha));
         m.slotClass.push_back(qvec_int(w.slot_class));
         m.top1Count.push_back(qvec_int(w.top1_count));
         m.fillPerClass.push_back(qvec_int(memory_of(model, "the Memory tab")->bank(w.block, w.branch)->filled_per_class()));
@@ -117,14 +116,16 @@ ProbeControl control_for(std::atomic<bool>* cancel, std::function<void(double, Q
     return c;
 }
 
-std::shared_ptr<SessionState> open_state(const QString& dir, const QString& data, const QStringList& data_dirs) {
+std::shared_ptr<SessionState> open_state(const QString& dir, const QString& data, const QStringList& data_dirs,
+                                         const torch::Device& device) {
     auto st = std::make_shared<SessionState>();
+    st->device = device;
     // No dataset given: open_run takes the one recorded in the run's config.
     app::OpenOptions options;
     for (const QString& d : data_dirs) options.data_dirs.push_back(d.toStdString());
-    st->run = app::open_run(dir.toStdString(), data.toStdString(), torch::kCPU, options);
+    st->run = app::open_run(dir.toStdString(), data.toStdString(), device, options);
     // The click worker's own copy of the model (the long-job worker uses run.model).
-    st->image_model = load_model(app::weights_file(st->run.dir), torch::kCPU);
+    st->image_model = load_model(app::weights_file(st->run.dir), device);
     st->image_model->eval();
     st->run.model->eval();
     load_stored(dir.toStdString(), *st);
@@ -174,16 +175,17 @@ InspectedRun describe_run(const SessionState& st, const QString& dir) {
 TestSet predict_grid(SessionState& st, int batch, int limit, const std::atomic<bool>& cancel,
                      const std::function<void(double)>& progress) {
     // Predict the grid's images (evenly spaced: image-folder splits are class-sorted).
-    auto in = app::probe_input(st.run, torch::kCPU, batch, limit);
+    auto in = app::probe_input(st.run, st.device, batch, limit);
     TestSet set;
     c10::InferenceMode inference;
     int64_t correct = 0;
     for (int64_t s = 0; s < in.test.size(); s += in.batch) {
         if (cancel) throw ProbeCancelled();
         const int64_t e = std::min(in.test.size(), s + in.batch);
-        auto x = normalize_images(in.test.images.slice(0, s, e).to(torch::kFloat).div(255.0), in.mean, in.std);
-        auto probs = torch::softmax(st.run.model->forward(x), 1);
-        auto [conf, pred] = probs.max(1);
+        auto x = normalize_images(in.test.images.slice(0, s, e).to(st.device).to(torch::kFloat).div(255.0), in.mean, in.std);
+        auto probs = torch::softmax(st.run.model->forward(x).to(torch::kFloat), 1);
+        auto [conf_dev, pred_dev] = probs.max(1);
+        const auto conf = conf_dev.to(torch::kCPU, torch::kDouble), pred = pred_dev.to(torch::kCPU);  // one copy per batch
         for (int64_t i = s; i < e; ++i) {
             set.images.push_back(tensor_to_image(in.test.images[i]));
             set.indices.push_back(int(in.test.index[i].item<int64_t>()));

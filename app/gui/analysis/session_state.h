@@ -31,6 +31,8 @@ namespace vhmn::gui {
 /// Everything torch-side of one opened run. The long thread owns `run` (its model) and the
 /// caches; the inspector thread reads the dataset (read-only) and uses its own `image_model`.
 struct SessionState {
+    /// Where the session's queries and jobs run (the app's analysis device; the dataset stays on the host).
+    torch::Device device{torch::kCPU};
     app::OpenedRun run;
     Model image_model{nullptr};
     app::FigureData cache;               ///< long thread only
@@ -43,6 +45,11 @@ struct SessionState {
 };
 
 inline QString qs(const std::string& s) { return QString::fromStdString(s); }
+/// A tensor's values as doubles, read on the host (copied there first: a GPU's memory is not the host's).
+inline QVector<double> host_doubles(const torch::Tensor& t) {
+    const auto h = t.to(torch::kCPU, torch::kDouble).contiguous();
+    return QVector<double>(h.data_ptr<double>(), h.data_ptr<double>() + h.numel());
+}
 inline Branch branch_of(int b) { return b == 0 ? Branch::Local : Branch::Global; }
 inline QVector<double> qvec(const std::vector<double>& v) { return QVector<double>(v.begin(), v.end()); }
 inline QVector<int> qvec_int(const std::vector<int64_t>& v) {
@@ -62,8 +69,9 @@ MemoryResult convert(Model& model, const std::vector<SlotWeights>& ws, const std
                      int images);
 /// Probe results stored in run.h5 by `vhmn probe` (nothing when absent or unreadable).
 void load_stored(const std::string& dir, SessionState& st);
-/// A run and its dataset opened for a session (on the CPU), its stored probes loaded.
-std::shared_ptr<SessionState> open_state(const QString& dir, const QString& data, const QStringList& data_dirs);
+/// A run and its dataset opened for a session (its models on `device`), its stored probes loaded.
+std::shared_ptr<SessionState> open_state(const QString& dir, const QString& data, const QStringList& data_dirs,
+                                         const torch::Device& device);
 /// What the views show about an opened run (its name, sizes, summary line, warnings).
 InspectedRun describe_run(const SessionState& st, const QString& dir);
 /// The grid's test images (`limit` evenly spaced; 0: all) with the model's predictions, in batches of

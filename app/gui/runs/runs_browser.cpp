@@ -58,6 +58,8 @@ RunInfo scan_run(const QString& dir) {
         r.dataset = QString::fromStdString(c.data.name);
         r.preset = QString::fromStdString(c.preset);
         r.arch = QString::fromStdString(c.model.arch);
+        r.device = QString::fromStdString(c.train.device.empty() ? std::string("cpu") : c.train.device);
+        r.precision = QString::fromStdString(c.train.precision);
         // A run inside a sweep folder (one holding sweep.json) belongs to that sweep.
         const QDir parent = QFileInfo(r.dir).dir();
         if (QFileInfo::exists(parent.filePath(QStringLiteral("sweep.json")))) r.sweep = parent.dirName();
@@ -148,10 +150,10 @@ RunsBrowser::RunsBrowser(QWidget* parent) : QWidget(parent) {
     layout->addLayout(top);
 
     auto* split = new QSplitter(Qt::Vertical, this);
-    table_ = new QTableWidget(0, 10, split);
+    table_ = new QTableWidget(0, 11, split);
     table_->setObjectName(QStringLiteral("runsTable"));
     table_->setHorizontalHeaderLabels({tr("Run"), tr("Sweep"), tr("Architecture"), tr("Dataset"), tr("Preset"),
-                                       tr("Epochs"), tr("Test top-1 %"), tr("Test top-5 %"), tr("Test loss"),
+                                       tr("Device"), tr("Epochs"), tr("Test top-1 %"), tr("Test top-5 %"), tr("Test loss"),
                                        tr("Status")});
     table_->setSelectionBehavior(QAbstractItemView::SelectRows);
     table_->setSelectionMode(QAbstractItemView::ExtendedSelection);
@@ -286,13 +288,16 @@ void RunsBrowser::refresh() {
         table_->setItem(i, 2, item(QString::fromStdString(arch_display_name(r.arch.toStdString()))));
         table_->setItem(i, 3, item(r.dataset));
         table_->setItem(i, 4, item(r.preset));
-        table_->setItem(i, 5, item(QStringLiteral("%1 / %2").arg(r.epochs_done).arg(r.epochs), right));
-        table_->setItem(i, 6, item(num(r.top1, 2), right));
-        table_->setItem(i, 7, item(num(r.top5, 2), right));
-        table_->setItem(i, 8, item(num(r.test_loss, 4), right));
+        auto* device = item(r.device);
+        if (!r.precision.isEmpty()) device->setToolTip(tr("Trained on %1 in %2").arg(r.device, r.precision));
+        table_->setItem(i, 5, device);
+        table_->setItem(i, 6, item(QStringLiteral("%1 / %2").arg(r.epochs_done).arg(r.epochs), right));
+        table_->setItem(i, 7, item(num(r.top1, 2), right));
+        table_->setItem(i, 8, item(num(r.top5, 2), right));
+        table_->setItem(i, 9, item(num(r.test_loss, 4), right));
         auto* status = item(r.error.isEmpty() ? r.status : r.status + QStringLiteral(": ") + r.error);
         if (!r.error.isEmpty()) status->setForeground(QColor(192, 48, 47));
-        table_->setItem(i, 9, status);
+        table_->setItem(i, 10, status);
     }
     table_->resizeColumnsToContents();
     select(keep);

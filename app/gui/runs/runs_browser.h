@@ -24,6 +24,7 @@ struct RunInfo {
     QString dataset, preset, status;
     QString arch = QStringLiteral("vhmn");  ///< model family
     QString sweep;  ///< the sweep folder the run belongs to (empty: a single run)
+    QString device, precision;  ///< what it trained on ("cpu", "cuda:0", …) and in (config.json)
     int epochs_done = 0, epochs = 0;
     double top1 = -1, top5 = -1, test_loss = -1;
     bool resumable = false, finished = false;

@@ -24,7 +24,9 @@
 #include "app/common/train_fields.h"
 #include "core/models/config.h"
 #include "core/error.h"
+#include "core/devices.h"
 #include "core/runtime.h"
+#include "core/torch_compat.h"
 #include "datasets/readers/readers.h"
 
 namespace vhmn::gui {
@@ -106,13 +108,22 @@ QFormLayout* ExperimentPanel::buildDataBox(QVBoxLayout* layout) {
 }
 
 void ExperimentPanel::addDeviceAndName(QFormLayout* form) {
-    QStringList devices{QStringLiteral("cpu")};
-    if (cuda_available()) {
-        devices << QStringLiteral("cuda");
-        for (int i = 0; i < int(torch::cuda::device_count()); ++i) devices << QStringLiteral("cuda:%1").arg(i);
-    }
-    addCombo(form, QStringLiteral("device"), tr("Device"), devices,
-             tr("CUDA is listed only when this build and machine have it"));
+    // The runtime's devices: cpu, then each visible GPU as "cuda:N — NAME, X GiB" (value cuda:N).
+    const auto list = list_devices();
+    QString tip = tr("Where training runs");
+    if (!list.cpu_only_reason.empty())
+        tip += tr(". Only the CPU: %1").arg(QString::fromStdString(list.cpu_only_reason));
+    addCombo(form, QStringLiteral("device"), tr("Device"), {}, tip);
+    auto* device = qobject_cast<QComboBox*>(field(QStringLiteral("device")));
+    for (const auto& d : list.devices)
+        device->addItem(QString::fromStdString(d.label()), QString::fromStdString(d.id()));
+    addCombo(form, QStringLiteral("precision"), tr("Precision"), {}, {});
+    auto* precision = qobject_cast<QComboBox*>(field(QStringLiteral("precision")));
+    precision->addItem(tr("bf16 autocast"), QStringLiteral("bf16"));
+    precision->addItem(QStringLiteral("fp32"), QStringLiteral("fp32"));
+    addCombo(form, QStringLiteral("tf32"), tr("TF32"), {QStringLiteral("on"), QStringLiteral("off")}, {});
+    connect(device, &QComboBox::currentIndexChanged, this, &ExperimentPanel::updatePrecision);
+    updatePrecision();
     auto* name = new QLineEdit(this);
     name->setObjectName(QStringLiteral("run_name"));
     name->setPlaceholderText(tr("automatic"));
@@ -120,6 +131,20 @@ void ExperimentPanel::addDeviceAndName(QFormLayout* form) {
     fields_[QStringLiteral("run_name")] = name;
     form->addRow(tr("Run name"), name);
     connect(name, &QLineEdit::textChanged, this, &ExperimentPanel::scheduleValidate);
+}
+
+void ExperimentPanel::updatePrecision() {
+    // bf16 autocast and TF32 are CUDA's; TF32 only on GPUs that have it (compute capability ≥ 8.0).
+    const QString dev = value(QStringLiteral("device")).toString();
+    const bool gpu = dev.startsWith(QLatin1String("cuda"));
+    const bool tf32 = gpu && compat::cuda_has_tf32(dev.section(QLatin1Char(':'), 1).toInt());
+    auto* precision = field(QStringLiteral("precision"));
+    auto* tf = field(QStringLiteral("tf32"));
+    precision->setEnabled(gpu);
+    tf->setEnabled(tf32);
+    precision->setToolTip(gpu ? tr("bf16 autocast (retrieval stays fp32) or fp32 throughout") : tr("A CPU run computes in fp32"));
+    tf->setToolTip(tf32 ? tr("TF32 tensor cores for fp32 matrix products and convolutions")
+                        : gpu ? tr("This GPU has no TF32 (compute capability below 8.0)") : tr("A CPU run computes in fp32"));
 }
 
 void ExperimentPanel::addField(QFormLayout* form, const app::TrainField& f) {
@@ -153,6 +178,8 @@ void ExperimentPanel::setDefaults() {
     }
     setValue(QStringLiteral("epochs"), 10);  // the paper's 400 is days on a CPU; a short run by default
     setValue(QStringLiteral("device"), QStringLiteral("cpu"));
+    setValue(QStringLiteral("precision"), defaults.train.bf16 ? QStringLiteral("bf16") : QStringLiteral("fp32"));
+    setValue(QStringLiteral("tf32"), defaults.train.tf32 ? QStringLiteral("on") : QStringLiteral("off"));
 }
 
 void ExperimentPanel::addInt(QFormLayout* form, const QString& key, const QString& label, int min, int max,
@@ -204,7 +231,8 @@ void ExperimentPanel::setValue(const QString& key, const QVariant& v) {
     if (auto* s = qobject_cast<QSpinBox*>(w)) s->setValue(v.toInt());
     else if (auto* d = qobject_cast<QDoubleSpinBox*>(w)) d->setValue(v.toDouble());
     else if (auto* c = qobject_cast<QComboBox*>(w)) {
-        const int i = c->findText(v.toString());
+        int i = c->findData(v.toString());  // items with a value of their own (device, precision)
+        if (i < 0) i = c->findText(v.toString());
         if (i >= 0) c->setCurrentIndex(i);
         else if (c->isEditable()) c->setCurrentText(v.toString());
     } else if (auto* e = qobject_cast<QLineEdit*>(w)) e->setText(v.toString());
@@ -214,7 +242,7 @@ QVariant ExperimentPanel::value(const QString& key) const {
     QWidget* w = field(key);
     if (auto* s = qobject_cast<QSpinBox*>(w)) return s->value();
     if (auto* d = qobject_cast<QDoubleSpinBox*>(w)) return d->value();
-    if (auto* c = qobject_cast<QComboBox*>(w)) return c->currentText();
+    if (auto* c = qobject_cast<QComboBox*>(w)) return c->currentData().isValid() ? c->currentData() : c->currentText();
     if (auto* e = qobject_cast<QLineEdit*>(w)) return e->text();
     return {};
 }
@@ -423,6 +451,11 @@ app::TrainRequest ExperimentPanel::request() const {
         else if (f.kind == app::FieldKind::Real) fields[f.key] = v.toDouble();
         else fields[f.key] = v.toString().toStdString();
     }
+    // Precision is a GPU's choice; a CPU run keeps the request's defaults (it computes in fp32).
+    if (value(QStringLiteral("device")).toString().startsWith(QLatin1String("cuda"))) {
+        fields["bf16"] = value(QStringLiteral("precision")).toString() == QLatin1String("bf16");
+        fields["tf32"] = value(QStringLiteral("tf32")).toString() == QLatin1String("on");
+    }
     // A value the request refuses is reported by validate() through the configs' own checks.
     app::apply_fields(r, fields, app::FieldNaming::Key, [](const std::string&, const std::string&) {});
     QString name = value(QStringLiteral("run_name")).toString().trimmed();
@@ -451,7 +484,7 @@ void ExperimentPanel::loadSettings(QSettings& s) {
         if (key == QLatin1String("run_name") || key == QLatin1String("preset") || key == QLatin1String("arch") ||
             !s.contains(key))
             continue;
-        if (key == QLatin1String("device") && qobject_cast<QComboBox*>(w)->findText(s.value(key).toString()) < 0) continue;
+        if (key == QLatin1String("device") && qobject_cast<QComboBox*>(w)->findData(s.value(key).toString()) < 0) continue;
         setValue(key, s.value(key));
     }
     s.endGroup();

@@ -63,6 +63,8 @@ Q_SIGNALS:
 private:
     QFormLayout* buildDataBox(QVBoxLayout* layout);
     void addDeviceAndName(QFormLayout* form);
+    /// Precision and TF32 follow the device (enabled for a GPU; TF32 where it has it).
+    void updatePrecision();
     void addField(QFormLayout* form, const app::TrainField& f);
     void setDefaults();
     void addInt(QFormLayout* form, const QString& key, const QString& label, int min, int max, const QString& tip);

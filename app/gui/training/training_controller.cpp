@@ -6,6 +6,7 @@
 
 #include <QThread>
 
+#include "core/devices.h"
 #include "core/error.h"
 #include "core/models/stats.h"
 
@@ -90,11 +91,26 @@ TrainingController::~TrainingController() {
     }
 }
 
+QString gpu_memory_text(const StepStats& s) {
+    if (s.gpu_allocated < 0) return {};
+    const auto gib = [](double b) { return QString::number(b / double(int64_t(1) << 30), 'f', 1); };
+    return QObject::tr("GPU memory %1 GiB allocated, %2 reserved \u00b7 peak %3 / %4")
+        .arg(gib(s.gpu_allocated), gib(s.gpu_reserved), gib(s.gpu_peak_allocated), gib(s.gpu_peak_reserved));
+}
+
+QString device_label(const QString& device) {
+    const QString id = device == QLatin1String("cuda") ? QStringLiteral("cuda:0") : device;
+    for (const auto& d : list_devices().devices)
+        if (QString::fromStdString(d.id()) == id) return QString::fromStdString(d.label());
+    return device.isEmpty() ? QStringLiteral("cpu") : device;
+}
+
 bool TrainingController::start(const app::TrainRequest& request) {
     if (thread_) return false;
     control_ = std::make_shared<TrainControl>();
     history_ = {};
     run_dir_ = QString::fromStdString(request.out);
+    device_label_ = device_label(QString::fromStdString(request.train.device));
     thread_ = new QThread(this);
     auto* worker = new TrainingWorker(request, control_);
     worker->moveToThread(thread_);

@@ -20,6 +20,12 @@ Q_DECLARE_METATYPE(vhmn::EpochStats)
 
 namespace vhmn::gui {
 
+/// A GPU run's live memory figures for the progress line ("GPU memory 3.1 GiB allocated, 4.0
+/// reserved · peak 3.5 / 4.2"); empty when the step has none (a CPU run).
+QString gpu_memory_text(const StepStats& s);
+/// The device lists' label for a --device value (its own text when no listed device has it).
+QString device_label(const QString& device);
+
 /// Runs one TrainRequest: make_trainer (reads the data), then Trainer::run. Lives on the thread.
 class TrainingWorker : public QObject {
     Q_OBJECT
@@ -64,6 +70,9 @@ public:
     State state() const { return state_; }
     bool busy() const { return state_ != State::Idle; }
     QString runDir() const { return run_dir_; }
+    /// The device the current (or last) run trains on, as the device lists name it
+    /// ("cpu", "cuda:0 — NAME, 80 GiB", "emulated").
+    QString deviceLabel() const { return device_label_; }
     /// The history reported by the current (or last) run: steps and epochs as they arrived.
     const History& history() const { return history_; }
     /// True while a paused trainer is blocked between steps (no step in flight).
@@ -85,6 +94,7 @@ private:
     QThread* thread_ = nullptr;
     std::shared_ptr<TrainControl> control_;
     QString run_dir_;
+    QString device_label_;
     QString last_outcome_;
     History history_;
 };
