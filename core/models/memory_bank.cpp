@@ -140,10 +140,14 @@ Placement place(const torch::Tensor& lab, const torch::Tensor& cursors, int64_t 
     auto counts = seen[n - 1];                                                          // [classes]
     auto offset = (cursors.index_select(1, lab) + rank1).sub_(1).remainder_(per_class);  // [G, n]
     auto slot = at::add(offset, lab, per_class);
-    // When a batch writes a slot twice, the later write (the larger index) is the newer entry: a
-    // max-reduction keeps it whatever order the scatter runs in.
+    // When a batch writes a slot twice the later write wins (it is the newer entry): write r of class
+    // c is dropped when a write r + per_class of that class follows. Dropped writes all go to a spare
+    // column K that is cut off, so the kept slots each have one writer and the scatter's result does
+    // not depend on the order it runs in.
+    auto dropped = (counts.index_select(0, lab) - rank1).ge(per_class);                  // [n]
+    slot.masked_fill_(dropped, slots);
     auto who = torch::arange(n, lab.options()).unsqueeze(0).expand_as(slot);
-    auto writer = torch::full({cursors.size(0), slots}, -1, lab.options()).scatter_reduce_(1, slot, who, "amax");
+    auto writer = torch::full({cursors.size(0), slots + 1}, -1, lab.options()).scatter_(1, slot, who).slice(1, 0, slots);
     return {writer.ge(0), writer.clamp_min(0), (cursors + counts).remainder_(per_class)};
 }
 
