@@ -46,4 +46,16 @@ GpuMemory gpu_memory(int cuda_index);
 /// Start the peak figures afresh (a new training run).
 void reset_gpu_peaks(int cuda_index);
 
+/// The peak a device computes at for a precision, for model-FLOPs utilisation, with how it was
+/// derived. CPU (and the emulated device, which computes on it): the larger of threads × clock ×
+/// FP32 FLOP per cycle of the widest vector FMA the CPU executes at full rate (2 FMA pipes assumed;
+/// AMD's AVX-512 on 256-bit pipes) and a measured fp32 GEMM (2048², best of three; ~0.5 s). CUDA:
+/// the GPU's dense peak for bf16, TF32 or FP32 from a table of known GPUs (H100/H200, A100, L40S);
+/// 0 when unknown (basis says so).
+struct PeakFlops {
+    double flops = 0;   ///< FLOP/s; 0 when not known
+    std::string basis;  ///< e.g. "2 threads × 2.60 GHz × 32 FP32 FLOP/cycle (AVX2 …)"
+};
+PeakFlops peak_flops(const std::string& device, int threads, bool bf16, bool tf32);
+
 }  // namespace vhmn

@@ -5,6 +5,7 @@
 #include "app/common/bench_data.h"
 #include "app/common/experiment.h"
 #include "app/cli/commands.h"
+#include "core/devices.h"
 #include "core/train/bench.h"
 #include "core/runtime.h"
 #include "core/models/stats.h"
@@ -63,7 +64,7 @@ void add_bench(CLI::App& app) {
         int64_t batch = 256, steps = 10;
         bool json = false, fp32 = false;
         std::string tf32 = "on";
-        double peak_tflops = 989.0;  // H100/H200 SXM dense bf16
+        double peak_tflops = 0;  // 0: the device's own peak (core/devices.h)
         int threads = 0;
         app::DataBenchRequest data;  // --data mode
     };
@@ -81,7 +82,9 @@ void add_bench(CLI::App& app) {
     cmd->add_flag("--fp32", o->fp32, "On CUDA: no bf16 autocast (training's default is bf16)");
     cmd->add_option("--tf32", o->tf32, "On CUDA GPUs that have it: TF32 matmuls and convolutions (default on, as training)")
         ->check(CLI::IsMember({"on", "off"}));
-    cmd->add_option("--peak-tflops", o->peak_tflops, "Peak TFLOP/s for the MFU figure (default 989: H100/H200 dense bf16)")
+    cmd->add_option("--peak-tflops", o->peak_tflops,
+                    "Peak TFLOP/s for the MFU figure (default: the device's own peak for the precision used; "
+                    "the JSON's peak_flops_basis says how it was derived)")
         ->check(CLI::Range(1e-3, 1e6));
     auto& d = o->data;
     cmd->add_option("--data", d.data, "Real-data mode: time a training epoch slice and an evaluation pass on this dataset");
@@ -105,8 +108,11 @@ void add_bench(CLI::App& app) {
         if (o->data.augment != "none")
             bo.augment = app::make_augment_fn(data::AugmentConfig::recipe(o->data.augment), cfg.classes);
         const BenchResult r = benchmark(cfg, bo);
-        // Model FLOPs utilisation: a training step costs ~3 forward passes (forward + 2× backward).
-        const double mfu = 3.0 * double(forward_flops(cfg)) * r.train_img_per_s / (o->peak_tflops * 1e12);
+        // Model FLOPs utilisation against the peak of the device used, for the precision used: a
+        // training step costs ~3 forward passes (forward + 2× backward).
+        PeakFlops peak = peak_flops(device_name(device), threads, r.bf16, bo.tf32);
+        if (o->peak_tflops > 0) peak = {o->peak_tflops * 1e12, "given with --peak-tflops"};
+        const double mfu = peak.flops > 0 ? 3.0 * double(forward_flops(cfg)) * r.train_img_per_s / peak.flops : 0.0;
         if (o->json) {
             nlohmann::json j;
             j["preset"] = o->preset, j["arch"] = o->arch, j["device"] = o->device, j["threads"] = threads;
@@ -117,7 +123,11 @@ void add_bench(CLI::App& app) {
             j["forward_flops_per_image"] = forward_flops(cfg);
             j["train_user_s"] = r.train_user_s, j["train_sys_s"] = r.train_sys_s;
             j["allocator"] = configure_allocator().description;
-            j["bf16"] = r.bf16, j["mfu"] = mfu, j["peak_tflops"] = o->peak_tflops;
+            j["bf16"] = r.bf16, j["peak_flops"] = peak.flops, j["peak_tflops"] = peak.flops / 1e12;
+            j["peak_flops_basis"] = peak.basis;
+            j["mfu"] = peak.flops > 0 ? nlohmann::json(mfu) : nlohmann::json(nullptr);
+            j["infer_mfu"] = peak.flops > 0 ? nlohmann::json(double(forward_flops(cfg)) * r.infer_img_per_s / peak.flops)
+                                            : nlohmann::json(nullptr);
             j["augment"] = o->data.augment, j["precision"] = r.precision;
             // See BenchResult: kernel calls (what a GPU launches), top-level dispatches, every call.
             j["ops_per_step"] = r.ops_per_step, j["ops_per_step_top_level"] = r.ops_top_level;
@@ -127,12 +137,12 @@ void add_bench(CLI::App& app) {
             std::cout << j.dump(2) << "\n";
         } else {
             std::printf("%s %s on %s (%d threads%s), batch %lld, mean of %lld steps:\n"
-                        "  training  %9.1f img/s  (%.1f ms/step; MFU %.2f %% of %.0f TFLOP/s)\n"
+                        "  training  %9.1f img/s  (%.1f ms/step; MFU %.2f %% of %.3g TFLOP/s)\n"
                         "  inference %9.1f img/s  (%.1f ms/step)\n"
                         "  %lld kernel calls per training step; %lld top-level ATen calls, %lld with nested ones (augment %s; counted on %s)\n",
                         arch_display_name(o->arch).c_str(), o->preset.c_str(), o->device.c_str(), threads, r.bf16 ? ", bf16 autocast" : "",
                         (long long)r.batch, (long long)r.steps, r.train_img_per_s, r.train_step_ms, 100.0 * mfu,
-                        o->peak_tflops, r.infer_img_per_s, r.infer_step_ms, (long long)r.ops_per_step, (long long)r.ops_top_level, (long long)r.ops_all,
+                        peak.flops / 1e12, r.infer_img_per_s, r.infer_step_ms, (long long)r.ops_per_step, (long long)r.ops_top_level, (long long)r.ops_all,
                         o->data.augment.c_str(), r.ops_device.c_str());
         }
     });

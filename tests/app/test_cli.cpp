@@ -3,12 +3,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <filesystem>
 
 #include <QFileInfo>
 #include <QProcess>
+#include <QRegularExpression>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -415,6 +417,28 @@ private Q_SLOTS:
         auto j = nlohmann::json::parse(r.out.toStdString());
         QVERIFY(j["train_img_per_s"].get<double>() > 0);
         QVERIFY(j["infer_img_per_s"].get<double>() > j["train_img_per_s"].get<double>());
+        // MFU against this CPU's own peak (2 threads × clock × FLOP/cycle), not a GPU's.
+        const double peak = j["peak_flops"].get<double>();
+        const std::string basis = j["peak_flops_basis"].get<std::string>();
+        QVERIFY2(peak > 1e9 && peak < 1e13, basis.c_str());
+        QVERIFY2(basis.find("2 threads") == 0 && basis.find("GHz") != std::string::npos, basis.c_str());
+        QVERIFY(j["mfu"].get<double>() > 0 && j["mfu"].get<double>() < 1);
+        {
+            // The peak is the product the basis states (threads × GHz × FLOP/cycle).
+            // The peak is the larger of the ISA product the basis states (threads × GHz × FLOP/cycle)
+            // and the measured GEMM it states.
+            const QRegularExpression re(QStringLiteral(
+                "^(\\d+) threads .* ([0-9.]+) GHz .* ([0-9]+) FP32 FLOP/cycle .* measured fp32 GEMM .*: ([0-9.]+) GFLOP/s"));
+            const auto m = re.match(QString::fromStdString(basis));
+            QVERIFY2(m.hasMatch(), basis.c_str());
+            const double isa = m.captured(1).toDouble() * m.captured(2).toDouble() * 1e9 * m.captured(3).toDouble();
+            const double gemm = m.captured(4).toDouble() * 1e9;
+            QVERIFY2(gemm > 0 && std::abs(peak - std::max(isa, gemm)) < 0.01 * peak + 1e8, basis.c_str());
+            const double mfu = 3.0 * j["forward_flops_per_image"].get<double>() * j["train_img_per_s"].get<double>() / peak;
+            QVERIFY(std::abs(j["mfu"].get<double>() - mfu) < 1e-9 + 1e-6 * mfu);
+        }
+        auto given = run_cli({"bench", "--preset", "cpu-tiny", "--batch", "8", "--steps", "1", "--json", "--peak-tflops", "2"});
+        QCOMPARE(nlohmann::json::parse(given.out.toStdString())["peak_flops"].get<double>(), 2e12);
     }
 
     void infoListsTheRuntimesDevices() {
