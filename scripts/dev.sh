@@ -15,7 +15,8 @@
 #   scripts/dev.sh run-torch2    the same build, then launch its vhmn-studio (trains on a GPU when the
 #                          machine has one and an NVIDIA driver)
 # Idempotent: packages already installed are not touched; the build is incremental (ccache).
-# Environment: BUILD_DIR (default build), JOBS (default: cores), VHMN_DATA (dataset for `run`).
+# Environment: BUILD_DIR (default build), JOBS (default: cores), TEST_JOBS (ctest -j, default 2),
+# VHMN_DATA (dataset for `run`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -151,7 +152,7 @@ case "$cmd" in
     install_missing
     build
     cd "${BUILD_DIR:-build}"
-    ctest --output-on-failure -j 1
+    ctest --output-on-failure -j "${TEST_JOBS:-2}"
     ;;
   build)
     install_missing
@@ -183,7 +184,7 @@ case "$cmd" in
     install_missing
     install_torch2
     build_torch2
-    (cd "${BUILD_DIR_TORCH2:-build-torch2}" && ctest --output-on-failure -j 1)
+    (cd "${BUILD_DIR_TORCH2:-build-torch2}" && ctest --output-on-failure -j "${TEST_JOBS:-2}")
     # A run written by this build must open, evaluate and resume in the 1.13 build.
     scripts/cross-version-check.sh "${BUILD_DIR_TORCH2:-build-torch2}/app/vhmn" "${BUILD_DIR:-build}/app/vhmn"
     # The GPU check's dry run on this build (no GPU: tiny sizes, the suite's self-check), so its

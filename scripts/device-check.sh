@@ -213,9 +213,9 @@ bench() {  # bench BATCH
     fig "bench $PRESET batch $1 (augment paper): $(python3 - "$WORK/bench.json" <<'PY'
 import json, sys
 j = json.load(open(sys.argv[1]))
-print("train %.0f img/s (%.1f ms/step), inference %.0f img/s, MFU %.2f %% of %.0f TFLOP/s, %s; ops/step: %s kernel calls, %s top-level, %s in all"
-      % (j["train_img_per_s"], j["train_step_ms"], j["infer_img_per_s"], 100 * j["mfu"], j["peak_tflops"], j["precision"],
-         j["ops_per_step"], j["ops_per_step_top_level"], j["ops_per_step_all"]))
+print("train %.0f img/s (%.1f ms/step), inference %.0f img/s, MFU %.2f %% of %.3g TFLOP/s (%s), %s; ops/step: %s kernel calls, %s top-level, %s in all"
+      % (j["train_img_per_s"], j["train_step_ms"], j["infer_img_per_s"], 100 * (j["mfu"] or 0), j["peak_tflops"],
+         j.get("peak_flops_basis", "?"), j["precision"], j["ops_per_step"], j["ops_per_step_top_level"], j["ops_per_step_all"]))
 PY
 )"
   else

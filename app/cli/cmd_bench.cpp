@@ -58,6 +58,20 @@ void bench_data(Opts& o, int threads, bool batch_given) {
 
 }  // namespace
 
+/// The --data mode's options (and --augment, which both modes use).
+static void add_data_options(CLI::App* cmd, app::DataBenchRequest& d) {
+    cmd->add_option("--data", d.data, "Real-data mode: time a training epoch slice and an evaluation pass on this dataset");
+    cmd->add_option("--run", d.run, "With --data: evaluate this trained run (and train its model config)");
+    cmd->add_option("--train-images", d.train_images, "With --data: images in the training slice")
+        ->check(CLI::Range(int64_t(1), int64_t(1) << 40));
+    cmd->add_option("--eval-images", d.eval_images, "With --data: test images evaluated (0: all)")
+        ->check(CLI::Range(int64_t(0), int64_t(1) << 40));
+    cmd->add_option("--eval-batch", d.eval_batch, "With --data: evaluation batch")->check(CLI::Range(int64_t(1), int64_t(1) << 20));
+    cmd->add_option("--augment", d.augment, "Augmentation of the training steps: none, basic, paper (default: paper, "
+                                            "as `vhmn train`) or imagenet")
+        ->check(CLI::IsMember(data::AugmentConfig::recipe_names()));
+}
+
 void add_bench(CLI::App& app) {
     struct Opts {
         std::string preset = "cpu-tiny", arch = "vhmn", device = "cpu";
@@ -86,17 +100,7 @@ void add_bench(CLI::App& app) {
                     "Peak TFLOP/s for the MFU figure (default: the device's own peak for the precision used; "
                     "the JSON's peak_flops_basis says how it was derived)")
         ->check(CLI::Range(1e-3, 1e6));
-    auto& d = o->data;
-    cmd->add_option("--data", d.data, "Real-data mode: time a training epoch slice and an evaluation pass on this dataset");
-    cmd->add_option("--run", d.run, "With --data: evaluate this trained run (and train its model config)");
-    cmd->add_option("--train-images", d.train_images, "With --data: images in the training slice")
-        ->check(CLI::Range(int64_t(1), int64_t(1) << 40));
-    cmd->add_option("--eval-images", d.eval_images, "With --data: test images evaluated (0: all)")
-        ->check(CLI::Range(int64_t(0), int64_t(1) << 40));
-    cmd->add_option("--eval-batch", d.eval_batch, "With --data: evaluation batch")->check(CLI::Range(int64_t(1), int64_t(1) << 20));
-    cmd->add_option("--augment", d.augment, "Augmentation of the training steps: none, basic, paper (default: paper, "
-                                            "as `vhmn train`) or imagenet")
-        ->check(CLI::IsMember(data::AugmentConfig::recipe_names()));
+    add_data_options(cmd, o->data);
     cmd->callback([o, cmd] {
         const int threads = configure_threads(o->threads > 0 ? std::optional<int>(o->threads) : std::nullopt);
         if (!o->data.data.empty()) return bench_data(*o, threads, cmd->count("--batch") > 0);
