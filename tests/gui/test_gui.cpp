@@ -418,8 +418,9 @@ private Q_SLOTS:
         QVERIFY(precision && tf32);
         w->panel()->setValue(QStringLiteral("device"), QStringLiteral("cpu"));
         QVERIFY(!precision->isEnabled() && !tf32->isEnabled());
-        w->panel()->setValue(QStringLiteral("precision"), QStringLiteral("fp32"));
+        // Greyed, they show what a CPU run computes in.
         QCOMPARE(w->panel()->value(QStringLiteral("precision")).toString(), QStringLiteral("fp32"));
+        QCOMPARE(w->panel()->value(QStringLiteral("tf32")).toString(), QStringLiteral("off"));
         const auto r = w->panel()->request();
         QCOMPARE(r.train.device, std::string("cpu"));
         QVERIFY(r.train.bf16 && r.train.tf32);  // the CPU ignores them; the request is as before

@@ -140,6 +140,18 @@ void ExperimentPanel::updatePrecision() {
     const bool tf32 = gpu && compat::cuda_has_tf32(dev.section(QLatin1Char(':'), 1).toInt());
     auto* precision = field(QStringLiteral("precision"));
     auto* tf = field(QStringLiteral("tf32"));
+    // Greyed, the lists show what the run will compute in (a CPU: fp32, no TF32); the GPU choices
+    // come back when a GPU is picked again.
+    if (!gpu && !cpu_shown_) {
+        gpu_precision_ = value(QStringLiteral("precision")).toString(), gpu_tf32_ = value(QStringLiteral("tf32")).toString();
+        cpu_shown_ = true;
+    } else if (gpu && cpu_shown_) {
+        setValue(QStringLiteral("precision"), gpu_precision_);
+        setValue(QStringLiteral("tf32"), gpu_tf32_);
+        cpu_shown_ = false;
+    }
+    if (!gpu) setValue(QStringLiteral("precision"), QStringLiteral("fp32"));
+    if (!tf32) setValue(QStringLiteral("tf32"), QStringLiteral("off"));
     precision->setEnabled(gpu);
     tf->setEnabled(tf32);
     precision->setToolTip(gpu ? tr("bf16 autocast (retrieval stays fp32) or fp32 throughout") : tr("A CPU run computes in fp32"));
@@ -178,8 +190,10 @@ void ExperimentPanel::setDefaults() {
     }
     setValue(QStringLiteral("epochs"), 10);  // the paper's 400 is days on a CPU; a short run by default
     setValue(QStringLiteral("device"), QStringLiteral("cpu"));
-    setValue(QStringLiteral("precision"), defaults.train.bf16 ? QStringLiteral("bf16") : QStringLiteral("fp32"));
-    setValue(QStringLiteral("tf32"), defaults.train.tf32 ? QStringLiteral("on") : QStringLiteral("off"));
+    gpu_precision_ = defaults.train.bf16 ? QStringLiteral("bf16") : QStringLiteral("fp32");
+    gpu_tf32_ = defaults.train.tf32 ? QStringLiteral("on") : QStringLiteral("off");
+    cpu_shown_ = true;
+    updatePrecision();
 }
 
 void ExperimentPanel::addInt(QFormLayout* form, const QString& key, const QString& label, int min, int max,

@@ -65,6 +65,8 @@ private:
     void addDeviceAndName(QFormLayout* form);
     /// Precision and TF32 follow the device (enabled for a GPU; TF32 where it has it).
     void updatePrecision();
+    QString gpu_precision_ = QStringLiteral("bf16"), gpu_tf32_ = QStringLiteral("on");  ///< kept while a CPU is picked
+    bool cpu_shown_ = false;  ///< the lists show the CPU's fp32 (the GPU choices are kept above)
     void addField(QFormLayout* form, const app::TrainField& f);
     void setDefaults();
     void addInt(QFormLayout* form, const QString& key, const QString& label, int min, int max, const QString& tip);
