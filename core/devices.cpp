@@ -15,21 +15,6 @@
 namespace vhmn {
 namespace {
 
-/// "model name" of /proc/cpuinfo, else "CPU".
-std::string cpu_model() {
-    std::ifstream in("/proc/cpuinfo");
-    std::string line;
-    while (std::getline(in, line)) {
-        if (line.rfind("model name", 0) != 0) continue;
-        const auto colon = line.find(':');
-        if (colon == std::string::npos) break;
-        auto name = line.substr(colon + 1);
-        name.erase(0, name.find_first_not_of(" \t"));
-        if (!name.empty()) return name;
-    }
-    return "CPU";
-}
-
 int64_t host_memory_bytes() {
     const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
     return pages > 0 && page > 0 ? int64_t(pages) * int64_t(page) : 0;
@@ -48,6 +33,12 @@ std::string cpuinfo(const std::string& key) {
         return v;
     }
     return {};
+}
+
+/// The CPU's model name, else "CPU".
+std::string cpu_model() {
+    const auto name = cpuinfo("model name");
+    return name.empty() ? "CPU" : name;
 }
 
 bool has_flag(const std::string& flags, const std::string& flag) {

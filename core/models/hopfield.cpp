@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <tuple>
 
 #include <ATen/Parallel.h>
 #include <c10/core/impl/LocalDispatchKeySet.h>
@@ -123,6 +124,17 @@ OptionalBias bias_for(const BankView& bank, const torch::Tensor& like) {
 }
 torch::Tensor bias_tensor(const OptionalBias& bias) { return bias.has_value() ? *bias : torch::Tensor(); }
 
+/// The forward pass both autograd nodes share: unit queries, then α and m (α empty when not stored).
+std::tuple<UnitQueries, torch::Tensor, torch::Tensor> retrieve_forward(const torch::Tensor& z, const torch::Tensor& memory,
+                                                                       const torch::Tensor& memory_hat,
+                                                                       const OptionalBias& bias, bool store_alpha) {
+    auto u = unit_queries(z, memory);
+    torch::Tensor alpha, m;
+    retrieve_rows(u.zhat, std::sqrt(double(z.size(1))), memory, memory_hat, bias_tensor(bias), store_alpha, alpha, m);
+    if (!alpha.defined()) alpha = torch::empty({0}, u.zhat.options());
+    return {std::move(u), alpha, m};
+}
+
 /// Eq. 1–2 on flat queries z [P, L] against one bank, as one autograd node: the √L scale is the
 /// GEMM's α, empty slots a bias added by the same GEMM, the similarities, softmax and weighted
 /// sum fused per chunk of rows on the CPU (above), and the backward pass written out:
@@ -137,10 +149,7 @@ struct RetrieveFunction : public torch::autograd::Function<RetrieveFunction> {
                                                   const torch::Tensor& memory, const torch::Tensor& memory_hat,
                                                   const OptionalBias& bias, bool store_alpha) {
         c10::impl::ExcludeDispatchKeyGuard no_autocast(c10::autocast_dispatch_keyset);
-        const auto u = unit_queries(z, memory);
-        torch::Tensor alpha, m;
-        retrieve_rows(u.zhat, std::sqrt(double(z.size(1))), memory, memory_hat, bias_tensor(bias), store_alpha, alpha, m);
-        if (!alpha.defined()) alpha = torch::empty({0}, u.zhat.options());
+        const auto [u, alpha, m] = retrieve_forward(z, memory, memory_hat, bias, store_alpha);
         ctx->save_for_backward({u.zhat, u.norm, alpha, memory, memory_hat});
         ctx->mark_non_differentiable({alpha});
         ctx->set_materialize_grads(false);  // α's gradient is never made (it would be a [P, K] of zeros)
@@ -169,10 +178,7 @@ struct RefineStepFunction : public torch::autograd::Function<RefineStepFunction>
                                                   const torch::Tensor& memory_hat, const OptionalBias& bias,
                                                   bool store_alpha) {
         c10::impl::ExcludeDispatchKeyGuard no_autocast(c10::autocast_dispatch_keyset);
-        const auto u = unit_queries(z, memory);
-        torch::Tensor alpha, m;
-        retrieve_rows(u.zhat, std::sqrt(double(z.size(1))), memory, memory_hat, bias_tensor(bias), store_alpha, alpha, m);
-        if (!alpha.defined()) alpha = torch::empty({0}, u.zhat.options());
+        const auto [u, alpha, m] = retrieve_forward(z, memory, memory_hat, bias, store_alpha);
         const auto b = beta.to(memory.scalar_type());
         auto diff = m - u.zf;
         auto next = torch::addcmul(u.zf, diff, b);
