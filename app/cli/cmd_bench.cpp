@@ -5,6 +5,7 @@
 #include "app/common/bench_data.h"
 #include "app/common/experiment.h"
 #include "app/cli/commands.h"
+#include "app/cli/help.h"
 #include "core/devices.h"
 #include "core/train/bench.h"
 #include "core/runtime.h"
@@ -64,8 +65,9 @@ static void add_data_options(CLI::App* cmd, app::DataBenchRequest& d) {
     cmd->add_option("--run", d.run, "With --data: evaluate this trained run (and train its model config)");
     cmd->add_option("--train-images", d.train_images, "With --data: images in the training slice")
         ->check(CLI::Range(int64_t(1), int64_t(1) << 40));
-    cmd->add_option("--eval-images", d.eval_images, "With --data: test images evaluated (0: all)")
+    cmd->add_option("--limit", d.eval_images, "With --data: test images evaluated (0: all)")
         ->check(CLI::Range(int64_t(0), int64_t(1) << 40));
+    hide(cmd->add_option("--eval-images", d.eval_images, "old name of --limit")->check(CLI::Range(int64_t(0), int64_t(1) << 40)));
     cmd->add_option("--eval-batch", d.eval_batch, "With --data: evaluation batch")->check(CLI::Range(int64_t(1), int64_t(1) << 20));
     cmd->add_option("--augment", d.augment, "Augmentation of the training steps: none, basic, paper (default: paper, "
                                             "as `vhmn train`) or imagenet")

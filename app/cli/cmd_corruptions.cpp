@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/cli/commands.h"
+#include "app/cli/help.h"
 #include "app/cli/probe_common.h"
 #include "app/cli/progress.h"
 #include "app/common/experiment.h"
@@ -105,7 +106,7 @@ void add_corruptions_probe(CLI::App* probe) {
         opts.severities = parse_severities(o->severities);
         opts.iterations = o->iterations;
         if (!opts.iterations.empty()) validate_iterations(opts.iterations);
-        for (const auto& c : o->corruptions) c_corruption(c);
+        for (auto& c : o->corruptions) c = c_corruption(canonical_value(c)).name;
         std::unique_ptr<CorruptionSource> source;
         if (!o->c_dir.empty()) source = std::make_unique<data::ReleasedSource>(o->c_dir, o->limit);
         auto s = open(*o);
@@ -150,21 +151,23 @@ void add_export_c(CLI::App* data) {
         int64_t limit = 0;
         uint64_t seed = 0;
         int threads = 0;
-        bool extras = false;
+        bool extras = false, json = false;
     };
     auto o = std::make_shared<Opts>();
     auto* cmd = data->add_subcommand("export-c", "Generate the CIFAR-10-C corruptions of a dataset's test split and "
                                                  "write them in the released layout (<corruption>.npy, labels.npy)");
-    cmd->add_option("PATH", o->path, "Dataset folder or 'builtin'")->required();
+    add_data_path(cmd, o->path);
     cmd->add_option("--out", o->out, "Folder to write")->required();
+    cmd->add_flag("--json", o->json, "Print one JSON object: out, corruptions, severities, images, seconds, ours");
     cmd->add_option("--limit", o->limit, "N test images evenly spaced (0: all)")->check(CLI::Range(int64_t(0), int64_t(1) << 40));
     cmd->add_option("--seed", o->seed, "Seed of the corruptions");
     cmd->add_option("--corruptions", o->corruptions, "Only these (default: the 15)")->delimiter(',');
     cmd->add_flag("--extras", o->extras, "Also the 4 extra corruptions");
     cmd->add_option("--threads", o->threads, "CPU threads")->check(CLI::Range(1, 4096));
     cmd->callback([o] {
+        require_data_path(o->path);
         configure_threads(o->threads > 0 ? std::optional<int>(o->threads) : std::nullopt);
-        for (const auto& c : o->corruptions) c_corruption(c);
+        for (auto& c : o->corruptions) c = c_corruption(canonical_value(c)).name;
         if (!data::corruptions_available()) throw ConfigError("this build has no OpenCV, so it cannot generate corruptions");
         const auto t0 = std::chrono::steady_clock::now();
         const auto ds = data::load_dataset(o->path);
@@ -181,10 +184,17 @@ void add_export_c(CLI::App* data) {
             std::fprintf(stderr, "export-c: %zu/%zu %s: 5 severities generated in %.1f s\n", ++done, total, name.c_str(), seconds);
         });
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        const bool ours = std::any_of(names.begin(), names.end(), [](const std::string& n) { return c_corruption(n).ours_when_generated; });
+        if (o->json) {
+            std::cout << nlohmann::json{{"out", o->out}, {"corruptions", names}, {"severities", 5}, {"images", source.size()},
+                                        {"seconds", seconds}, {"generating_seconds", generating}, {"ours", ours}}
+                             .dump(2)
+                      << "\n";
+            return;
+        }
         std::printf("wrote %zu corruptions x 5 severities x %lld images and labels.npy to %s in %.1f s (generating %.1f s)%s\n",
                     names.size(), (long long)source.size(), o->out.c_str(), seconds, generating,
-                    std::any_of(names.begin(), names.end(), [](const std::string& n) { return c_corruption(n).ours_when_generated; })
-                        ? " (frost.npy uses our procedural texture: not the reference's)" : "");
+                    ours ? " (frost.npy uses our procedural texture: not the reference's)" : "");
     });
 }
 

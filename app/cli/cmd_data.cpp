@@ -1,10 +1,11 @@
-// `vhmn data fingerprint PATH` and `vhmn data locate RUN`: the identity of datasets and of the
+// `vhmn data fingerprint --data PATH` and `vhmn data locate RUN`: the identity of datasets and of the
 // data a run was trained on (issue 16).
 #include <iostream>
 
 #include <nlohmann/json.hpp>
 
 #include "app/cli/commands.h"
+#include "app/cli/help.h"
 #include "app/common/data_location.h"
 #include "core/error.h"
 #include "core/runtime.h"
@@ -30,11 +31,12 @@ void add_fingerprint(CLI::App* data) {
     auto o = std::make_shared<Opts>();
     auto* cmd = data->add_subcommand("fingerprint", "Print a dataset's fingerprint: per split the image count and "
                                                     "shape, an order-independent content digest and a digest in index order");
-    cmd->add_option("PATH", o->path, "Dataset folder or 'builtin'")->required();
+    add_data_path(cmd, o->path);
     cmd->add_flag("--json", o->json, "Print one JSON object");
     cmd->add_flag("--no-cache", o->no_cache, "Read and hash the files even when a cached fingerprint is valid");
     cmd->add_option("--threads", o->threads, "CPU threads")->check(CLI::Range(1, 4096));
     cmd->callback([o] {
+        require_data_path(o->path);
         configure_threads(o->threads > 0 ? std::optional<int>(o->threads) : std::nullopt);
         const auto f = data::dataset_fingerprint(o->path, {}, !o->no_cache);
         if (o->json) {

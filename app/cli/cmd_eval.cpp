@@ -22,7 +22,7 @@ void add_eval(CLI::App& app) {
     };
     auto o = std::make_shared<Opts>();
     auto* cmd = app.add_subcommand("eval", "Evaluate a trained run on a dataset's test split");
-    cmd->add_option("DIR", o->dir, "Run folder")->required();
+    cmd->add_option("RUN", o->dir, "Run folder")->required();
     cmd->add_option("--data", o->data, "Dataset folder or 'builtin' (default: the run's own, found by fingerprint "
                                        "in --data-dir when it moved)");
     cmd->add_option("--data-dir", o->data_dirs, "Where to look for the run's dataset by fingerprint (datasets or "

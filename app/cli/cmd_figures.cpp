@@ -1,4 +1,4 @@
-// `vhmn figure-pack RUN --data PATH --out DIR`: the tables of a run's figure pack (paper Fig. 2, 5,
+// `vhmn figure-pack RUN --out DIR [--data PATH]`: the tables of a run's figure pack (paper Fig. 2, 5,
 // 6 as CSV; Tables 3 and 9 as Markdown and LaTeX). Headless: the figures themselves are drawn by
 // the desktop app (Robustness tab → Figure pack), which writes these same tables beside them.
 #include <cstdio>
@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "app/cli/commands.h"
+#include "app/cli/probe_common.h"
 #include "app/cli/progress.h"
 #include "app/common/experiment.h"
 #include "app/common/figures.h"
@@ -17,6 +18,8 @@ namespace vhmn::cli {
 void add_figure_pack(CLI::App& app) {
     struct Opts {
         std::string dir, data, out, device = "cpu", branch = "global";
+        std::vector<std::string> data_dirs;
+        bool json = false;
         int threads = 0;
         int64_t batch = 250, limit = 1000, cls = 0;
         std::vector<int64_t> iterations{0, 1, 2, 3};
@@ -26,7 +29,11 @@ void add_figure_pack(CLI::App& app) {
     auto* cmd = app.add_subcommand("figure-pack", "Tables of a run's figure pack: Fig. 2/5/6 data (CSV), Tables 3 and 9 "
                                                   "(Markdown + LaTeX); the app draws the figures");
     cmd->add_option("RUN", o->dir, "Run folder")->required();
-    cmd->add_option("--data", o->data, "The dataset the run was trained on (folder or 'builtin')")->required();
+    cmd->add_option("--data", o->data, "The dataset the run was trained on (folder or 'builtin'; default: the run's "
+                                       "own, found by fingerprint in --data-dir when it moved)");
+    cmd->add_option("--data-dir", o->data_dirs, "Where to look for the run's dataset by fingerprint (datasets or "
+                                                "folders of datasets; also $VHMN_DATA_DIR)");
+    cmd->add_flag("--json", o->json, "Print one JSON object: out, files (written), table3 (rows of Table 3)");
     cmd->add_option("--out", o->out, "Folder to write into (created)")->required();
     cmd->add_option("--limit", o->limit, "Test images, evenly spaced over the split (0: all; default 1000)")
         ->check(CLI::Range(int64_t(0), int64_t(1) << 40));
@@ -40,7 +47,9 @@ void add_figure_pack(CLI::App& app) {
     cmd->callback([o] {
         configure_threads(o->threads > 0 ? std::optional<int>(o->threads) : std::nullopt);
         validate_iterations(o->iterations);  // before the slow part: reading the run and its data
-        auto run = app::open_run(o->dir, o->data, parse_device(o->device));
+        app::OpenOptions opts;
+        opts.data_dirs = o->data_dirs;
+        auto run = app::open_run(o->dir, o->data, parse_device(o->device), opts);
         print_warnings(run.warnings);
         if (o->cls < 0 || o->cls >= run.config.model.classes)
             throw ConfigError("--class " + std::to_string(o->cls) + " is outside [0, " +
@@ -54,8 +63,14 @@ void add_figure_pack(CLI::App& app) {
         f.weights_branch = parse_branch(o->branch);
         app::FigureData d;
         app::compute_figure_data(run, f, d, probe_progress());
-        for (const auto& path : app::write_figure_tables(d, o->out)) std::cout << "wrote " << path << "\n";
-        std::cout << app::iterations_table(d.robustness).to_markdown(2);
+        const auto files = app::write_figure_tables(d, o->out);
+        const auto table3 = app::iterations_table(d.robustness);
+        if (o->json) {
+            std::cout << nlohmann::json{{"out", o->out}, {"files", files}, {"table3", table_rows_json(table3)}}.dump(2) << "\n";
+            return;
+        }
+        for (const auto& path : files) std::cout << "wrote " << path << "\n";
+        std::cout << table3.to_markdown(2);
     });
 }
 

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/cli/commands.h"
+#include "app/cli/help.h"
 #include "app/cli/probe_common.h"
 #include "app/cli/progress.h"
 #include "app/common/experiment.h"
@@ -55,7 +56,8 @@ std::string evidence_text(const app::OpenedRun& run, const Evidence& e, int64_t 
 
 void add_evidence(CLI::App* probe) {
     struct Opts : CommonOpts {
-        int64_t index = 0, top = 10, block = -1, forget = 0;
+        int64_t index = 0, top = 10, forget = 0;
+        std::string block = "all";
         std::string branch = "both", save_edit;
     };
     auto o = std::make_shared<Opts>();
@@ -65,7 +67,7 @@ void add_evidence(CLI::App* probe) {
     cmd->add_option("--index", o->index, "Test image index")->check(CLI::Range(int64_t(0), int64_t(1) << 40));
     cmd->add_option("--top", o->top, "Training images listed (0: all with any mass)")
         ->check(CLI::Range(int64_t(0), int64_t(1) << 40));
-    cmd->add_option("--block", o->block, "Only this block (default -1: every block, weighted equally)");
+    cmd->add_option("--block", o->block, "'all' (every block, weighted equally) or one block (-1: the last)");
     cmd->add_option("--branch", o->branch, "local, global or both")->check(CLI::IsMember({"local", "global", "both"}));
     cmd->add_option("--forget", o->forget, "Ask again with the top N evidence images forgotten (their slots masked)")
         ->check(CLI::Range(int64_t(1), int64_t(1) << 40));
@@ -83,7 +85,8 @@ void add_evidence(CLI::App* probe) {
         const auto image = test.images[o->index];
         const int64_t label = test.labels[o->index].item<int64_t>();
         EvidenceOptions opts;
-        opts.top = o->top, opts.block = o->block, opts.branch = o->branch;
+        opts.top = o->top, opts.block = o->block == "all" ? -1 : resolve_block(s.run, parse_block(o->block));
+        opts.branch = o->branch;
         const auto& cfg = s.run.config;
         const auto e = probe_evidence(s.run.model, image, label, cfg.data.mean, cfg.data.std, opts, s.device);
         const auto fingerprint = app::data_fingerprint_text(s.run);
@@ -126,7 +129,9 @@ void add_ablation(CLI::App* probe) {
     auto* cmd = probe->add_subcommand("ablation", "Test top-1 as 0-100 % of every block's memory slots are masked "
                                                   "(random, most used first, least used first), per branch and both");
     add_common(cmd, *o);
-    cmd->add_option("--order", o->ablation.orders, "random, most_used, least_used (default: all three)")->delimiter(',');
+    cmd->add_option("--order", o->ablation.orders, "random, most-used, least-used (default: all three)")
+        ->delimiter(',')
+        ->transform([](std::string v) { return canonical_value(v); });
     cmd->add_option("--branch", o->ablation.branches, "local, global, both (default: all three)")->delimiter(',');
     cmd->add_option("--fractions", o->ablation.fractions, "Masked fractions (default 0,0.1,...,1)")->delimiter(',');
     cmd->add_option("--seed", o->ablation.seed, "Seed of the random order and of ties in usage");
@@ -257,7 +262,7 @@ void add_edit(CLI::App& app) {
         std::string dir, name, description, branch = "both";
         std::vector<int64_t> classes, sources, blocks, steps;
         std::vector<std::string> slots;
-        bool list = false, force = false;
+        bool list = false, force = false, json = false;
     };
     auto o = std::make_shared<Opts>();
     auto* cmd = app.add_subcommand("edit", "Save a memory edit (slots masked at inference, the run unchanged) as "
@@ -277,9 +282,13 @@ void add_edit(CLI::App& app) {
     cmd->add_option("--description", o->description, "Free text kept in the edit");
     cmd->add_flag("--list", o->list, "List the run's saved edits");
     cmd->add_flag("--force", o->force, "Replace an edit of that name");
+    cmd->add_flag("--json", o->json, "Print one JSON object: edits (with --list), or written and masked");
     cmd->callback([o] {
         if (o->list) {
-            for (const auto& n : list_edits(o->dir)) std::cout << n << "\n";
+            const auto names = list_edits(o->dir);
+            if (o->json) std::cout << nlohmann::json{{"run", o->dir}, {"edits", names}}.dump(2) << "\n";
+            else
+                for (const auto& n : names) std::cout << n << "\n";
             return;
         }
         if (o->name.empty()) throw ConfigError("vhmn edit: give the edit a NAME (or --list)");
@@ -304,7 +313,9 @@ void add_edit(CLI::App& app) {
         const int64_t masked = apply_edit(memory, edit);
         const auto cfg = read_run_config(o->dir);
         if (cfg.data.fingerprint) edit.data_fingerprint = "train " + describe(cfg.data.fingerprint->train);
-        std::cout << "wrote " << save_edit(o->dir, edit) << ": masks " << masked << " stored slots of " << weights << "\n";
+        const auto written = save_edit(o->dir, edit);
+        if (o->json) std::cout << nlohmann::json{{"written", written}, {"masked", masked}, {"weights", weights}}.dump(2) << "\n";
+        else std::cout << "wrote " << written << ": masks " << masked << " stored slots of " << weights << "\n";
     });
 }
 

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/cli/commands.h"
+#include "app/cli/help.h"
 #include "app/cli/probe_common.h"
 #include "app/cli/progress.h"
 #include "app/common/experiment.h"
@@ -74,7 +75,8 @@ void add_image(CLI::App* probe) {
                                                "top-k local/global prototypes with source pixels");
     add_common(cmd, *o);
     cmd->add_option("--index", o->index, "Test image index")->check(CLI::Range(int64_t(0), int64_t(1) << 40));
-    cmd->add_option("--k", o->k, "Prototypes per branch")->check(CLI::Range(int64_t(1), int64_t(1000)));
+    cmd->add_option("--top", o->k, "Prototypes per branch")->check(CLI::Range(int64_t(1), int64_t(1000)));
+    hide(cmd->add_option("--k", o->k, "Prototypes per branch (old name of --top)")->check(CLI::Range(int64_t(1), int64_t(1000))));
     cmd->add_option("--token", o->token, "Token to query (default: the most informative one)");
     cmd->callback([o] {
         auto s = open(*o, true);
@@ -193,7 +195,8 @@ void add_bench_probe(CLI::App& app) {
     auto* cmd = app.add_subcommand("bench-probe", "Time single-image prototype queries (probe image) on a run");
     add_common(cmd, *o);
     cmd->add_option("--repeat", o->repeat, "Timed queries (after 3 warm-up ones)")->check(CLI::Range(int64_t(1), int64_t(100000)));
-    cmd->add_option("--k", o->k, "Prototypes per branch")->check(CLI::Range(int64_t(1), int64_t(1000)));
+    cmd->add_option("--top", o->k, "Prototypes per branch")->check(CLI::Range(int64_t(1), int64_t(1000)));
+    hide(cmd->add_option("--k", o->k, "Prototypes per branch (old name of --top)")->check(CLI::Range(int64_t(1), int64_t(1000))));
     cmd->add_flag("--evidence", o->evidence, "Time the inspector's whole query: prototypes and the top-8 evidence images");
     cmd->callback([o] {
         using Clock = std::chrono::steady_clock;

@@ -61,20 +61,23 @@ void report(const CommonOpts& o, const app::OpenedRun& run, ProbeResult r, const
         j["probe"] = r.name;
         j["params"] = r.params;
         j["columns"] = r.table.columns();
-        nlohmann::json rows = nlohmann::json::array();
-        for (size_t i = 0; i < r.table.rows(); ++i) {
-            nlohmann::json row;
-            for (size_t c = 0; c < r.table.columns().size(); ++c)
-                std::visit([&](const auto& v) { row[r.table.columns()[c]] = v; }, r.table.at(i, c));
-            rows.push_back(row);
-        }
-        j["rows"] = rows;
+        j["rows"] = table_rows_json(r.table);
         j["written"] = written;
         std::cout << j.dump(2) << "\n";
         return;
     }
     if (!summary.empty()) std::cout << summary << "\n";
     for (const auto& w : written) std::cout << "wrote " << w << "\n";
+}
+
+nlohmann::json table_rows_json(const Table& t) {
+    nlohmann::json rows = nlohmann::json::array();
+    for (size_t i = 0; i < t.rows(); ++i) {
+        nlohmann::json row;
+        for (size_t c = 0; c < t.columns().size(); ++c) std::visit([&](const auto& v) { row[t.columns()[c]] = v; }, t.at(i, c));
+        rows.push_back(row);
+    }
+    return rows;
 }
 
 void add_bank_options(CLI::App* cmd, int64_t& block, std::string& branch) {
@@ -85,6 +88,18 @@ void add_bank_options(CLI::App* cmd, int64_t& block, std::string& branch) {
 std::string class_name(const app::OpenedRun& run, int64_t c) {
     const auto& names = run.dataset.class_names;
     return c >= 0 && c < int64_t(names.size()) ? names[size_t(c)] : std::to_string(c);
+}
+
+int64_t parse_block(const std::string& text) {
+    size_t used = 0;
+    int64_t b = 0;
+    try {
+        b = std::stoll(text, &used);
+    } catch (const std::exception&) {
+        used = 0;
+    }
+    if (used == 0 || used != text.size()) throw ConfigError("--block " + text + " is neither 'all' nor a block number");
+    return b;
 }
 
 int64_t resolve_block(const app::OpenedRun& run, int64_t block) {

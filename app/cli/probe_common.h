@@ -38,10 +38,15 @@ Session open(const CommonOpts& o, bool provenance = false);
 /// Save the result beside the run (the edit, if any, recorded in its params) and print it.
 void report(const CommonOpts& o, const app::OpenedRun& run, ProbeResult r, const std::string& summary);
 
+/// A table's rows as JSON objects keyed by column (the `rows` of every --json result).
+nlohmann::json table_rows_json(const Table& t);
+
 /// --block (default −1: the last) and --branch (local or global) of probes on one bank.
 void add_bank_options(CLI::App* cmd, int64_t& block, std::string& branch);
 
 std::string class_name(const app::OpenedRun& run, int64_t c);
+/// A --block value as a number (ConfigError naming the value when it is not one).
+int64_t parse_block(const std::string& text);
 /// --block with negatives counting from the last block; ConfigError outside the model's depth.
 int64_t resolve_block(const app::OpenedRun& run, int64_t block);
 

@@ -19,7 +19,8 @@ std::string format_duration(double s) {
     return buf;
 }
 
-ProgressPrinter::ProgressPrinter() : tty_(::isatty(STDOUT_FILENO) == 1) {}
+ProgressPrinter::ProgressPrinter(bool to_stderr)
+    : out_(to_stderr ? &std::cerr : &std::cout), tty_(::isatty(to_stderr ? STDERR_FILENO : STDOUT_FILENO) == 1) {}
 
 void ProgressPrinter::step(const StepStats& s) {
     char buf[256];
@@ -31,24 +32,24 @@ void ProgressPrinter::step(const StepStats& s) {
         std::snprintf(buf, sizeof buf, "\r[%s] %5.1f%% epoch %lld/%lld step %lld/%lld loss %.4f acc %5.1f%% %6.0f img/s ETA %s ",
                       bar.c_str(), 100 * frac, (long long)s.epoch + 1, (long long)s.epochs, (long long)s.step,
                       (long long)s.total_steps, s.loss, s.accuracy, s.images_per_s, format_duration(s.eta_s).c_str());
-        std::cout << buf << std::flush;
+        *out_ << buf << std::flush;
         line_open_ = true;
     } else {
         std::snprintf(buf, sizeof buf, "epoch %lld/%lld step %lld/%lld loss %.4f acc %.1f%% lr %.2e %.0f img/s ETA %s",
                       (long long)s.epoch + 1, (long long)s.epochs, (long long)s.step, (long long)s.total_steps,
                       s.loss, s.accuracy, s.lr, s.images_per_s, format_duration(s.eta_s).c_str());
-        std::cout << buf << "\n" << std::flush;
+        *out_ << buf << "\n" << std::flush;
     }
 }
 
 void ProgressPrinter::epoch(const EpochStats& e, int64_t epochs) {
-    if (line_open_) std::cout << "\n", line_open_ = false;
+    if (line_open_) *out_ << "\n", line_open_ = false;
     char buf[256];
     std::snprintf(buf, sizeof buf, "epoch %lld/%lld done in %s (train %.2f s, eval %.2f s): train loss %.4f acc %.2f%% | test top1 %.2f%% top5 %.2f%% loss %.4f",
                   (long long)e.epoch, (long long)epochs, format_duration(e.seconds).c_str(), e.train_seconds,
                   e.eval_seconds, e.train_loss,
                   e.train_acc, e.test_top1, e.test_top5, e.test_loss);
-    std::cout << buf << "\n";
+    *out_ << buf << "\n";
     if (!e.unused_local.empty() && !e.unused_global.empty()) {
         // Memory over training, the last block: slot collapse shows as a growing unused share.
         std::snprintf(buf, sizeof buf,
@@ -56,14 +57,14 @@ void ProgressPrinter::epoch(const EpochStats& e, int64_t epochs) {
                       "local %.0f global %.0f steps",
                       (long long)Trainer::kMemoryStatsImages, 100.0 * e.unused_local.back(), 100.0 * e.unused_global.back(),
                       e.age_local.empty() ? 0.0 : e.age_local.back(), e.age_global.empty() ? 0.0 : e.age_global.back());
-        std::cout << buf << "\n";
+        *out_ << buf << "\n";
     }
-    std::cout << std::flush;
+    *out_ << std::flush;
 }
 
 void ProgressPrinter::message(const std::string& m) {
-    if (line_open_) std::cout << "\n", line_open_ = false;
-    std::cout << m << "\n" << std::flush;
+    if (line_open_) *out_ << "\n", line_open_ = false;
+    *out_ << m << "\n" << std::flush;
 }
 
 ProbeControl probe_progress() {

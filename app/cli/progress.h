@@ -1,5 +1,6 @@
 #pragma once
 // Training progress on the terminal: a live bar when stdout is a terminal, plain lines otherwise.
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -10,12 +11,15 @@ namespace vhmn::cli {
 
 class ProgressPrinter {
 public:
-    ProgressPrinter();  // detects whether stdout is a terminal
+    /// Writes to stdout (stderr with `to_stderr`: a command whose stdout is its --json result);
+    /// detects whether that stream is a terminal.
+    explicit ProgressPrinter(bool to_stderr = false);
     void step(const StepStats& s);
     void epoch(const EpochStats& e, int64_t epochs);
     void message(const std::string& m);
 
 private:
+    std::ostream* out_;
     bool tty_;
     bool line_open_ = false;
 };

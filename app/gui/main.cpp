@@ -1,6 +1,8 @@
 // `vhmn-studio` — the desktop app.
 #include <torch/torch.h>  // before Qt (libtorch uses `slots` as an identifier)
 
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 
@@ -76,7 +78,19 @@ const OptionRow kOptions[] = {
     {"soak", "With --inspect: click test images and recompute the Memory and Robustness tabs for this many seconds, "
              "logging resident memory every 10 s, then quit.", "seconds", ""},
     {"soak-log", "CSV written by --soak (default soak.csv).", "file", "soak.csv"},
+    {"bash-completion", "Print the bash completion script of vhmn-studio and quit.", "", ""},
+    {"figure-pack", "With --inspect: write the run's figure pack (Fig. 2, 3, 5, 6, Tables 3 and 9, CIFAR-10-C, evidence) "
+                    "into this folder without a window (offscreen), then quit. CIFAR-10-C is computed over --probe-limit "
+                    "test images when the run has no stored result.", "dir", ""},
 };
+
+/// The values --tab and --compute accept.
+const QStringList kTabs{QStringLiteral("training"),   QStringLiteral("runs"),       QStringLiteral("model"),
+                        QStringLiteral("inspector"),  QStringLiteral("memory"),     QStringLiteral("forgetting"),
+                        QStringLiteral("map"),        QStringLiteral("robustness"), QStringLiteral("corruptions")};
+const QStringList kJobs{QStringLiteral("memory"),   QStringLiteral("robustness"),      QStringLiteral("stability"),
+                        QStringLiteral("ablation"), QStringLiteral("leave-class-out"), QStringLiteral("map"),
+                        QStringLiteral("corruptions")};
 
 /// The parsed command line, read by option name.
 struct Args {
@@ -94,6 +108,75 @@ void defineOptions(QCommandLineParser& parser) {
         parser.addOption(*o.value ? QCommandLineOption(QString::fromLatin1(o.name), QString::fromUtf8(o.help),
                                                        QString::fromLatin1(o.value), QString::fromLatin1(o.fallback))
                                   : QCommandLineOption(QString::fromLatin1(o.name), QString::fromUtf8(o.help)));
+}
+
+/// `vhmn-studio --bash-completion`: the completion script, from the option table above.
+void printBashCompletion() {
+    std::string opts = "--help --version";
+    for (const auto& o : kOptions) opts += std::string(" --") + o.name;
+    std::printf("# bash completion for vhmn-studio, generated from its option table by `vhmn-studio --bash-completion`\n"
+                "_vhmn_studio() {\n"
+                "  local cur=\"${COMP_WORDS[COMP_CWORD]}\" prev=\"${COMP_WORDS[COMP_CWORD-1]}\"\n"
+                "  case \"$prev\" in\n"
+                "    --tab) COMPREPLY=($(compgen -W \"%s\" -- \"$cur\")); return ;;\n"
+                "    --compute) COMPREPLY=($(compgen -W \"%s\" -- \"$cur\")); return ;;\n"
+                "  esac\n"
+                "  if [[ \"$cur\" == -* ]]; then COMPREPLY=($(compgen -W \"%s\" -- \"$cur\")); else COMPREPLY=(); fi\n"
+                "}\n"
+                "complete -o default -F _vhmn_studio vhmn-studio\n",
+                qPrintable(kTabs.join(QLatin1Char(' '))), qPrintable(kJobs.join(QLatin1Char(' '))), opts.c_str());
+}
+
+/// An unknown --tab or --compute value, or --figure-pack without --inspect: one message, false.
+bool validateChoices(const Args& a) {
+    for (const auto& [name, valid] : {std::pair{"tab", &kTabs}, std::pair{"compute", &kJobs}}) {
+        if (a.has(name) && !valid->contains(a.value(name))) {
+            std::fprintf(stderr, "vhmn-studio: error: --%s %s is none of: %s\n", name, qPrintable(a.value(name)),
+                         qPrintable(valid->join(QStringLiteral(", "))));
+            return false;
+        }
+    }
+    if (a.has("figure-pack") && !a.has("inspect")) {
+        std::fprintf(stderr, "vhmn-studio: error: --figure-pack needs --inspect RUN (the run whose pack is written)\n");
+        return false;
+    }
+    return true;
+}
+
+/// --figure-pack DIR: once the run is open, CIFAR-10-C when the run has no stored result, then the
+/// pack; its files are listed on stdout and the app quits (1 on any failure).
+void figurePackThenQuit(const Args& a, vhmn::gui::MainWindow& window) {
+    auto* ws = window.inspectWorkspace();
+    auto* session = ws->session();
+    const QString dir = a.value("figure-pack");
+    auto pack = [ws, dir, limit = a.number("probe-limit")] {
+        vhmn::gui::FigurePackRequest r;
+        r.dir = dir;
+        r.limit = limit;
+        if (!ws->writeFigurePack(r)) QApplication::exit(1);
+    };
+    QObject::connect(session, &vhmn::gui::RunSession::opened, &window, [session, ws, pack] {
+        if (session->corruptions().corruptions.isEmpty()) ws->corruptions()->run();
+        else pack();
+    });
+    QObject::connect(session, &vhmn::gui::RunSession::jobFinished, &window,
+                     [pack](const QString& job, const QString& outcome, const QString&) {
+                         if (job == QLatin1String("CIFAR-10-C") && outcome == QLatin1String("finished")) pack();
+                         else if (outcome != QLatin1String("finished")) QApplication::exit(1);
+                     });
+    QObject::connect(ws, &vhmn::gui::InspectWorkspace::figurePackWritten, &window, [](const QStringList& files, const QString& error) {
+        if (!error.isEmpty()) {
+            std::fprintf(stderr, "vhmn-studio: error: figure pack: %s\n", qPrintable(error));
+            return QApplication::exit(1);
+        }
+        for (const QString& f : files) std::printf("wrote %s\n", qPrintable(f));
+        std::fflush(stdout);
+        QApplication::exit(0);
+    });
+    QObject::connect(session, &vhmn::gui::RunSession::failed, &window, [](const QString& what, const QString& m) {
+        std::fprintf(stderr, "vhmn-studio: error: %s: %s\n", qPrintable(what), qPrintable(m));
+        QApplication::exit(1);
+    });
 }
 
 /// The experiment panel's fields from --dataset, --preset, --epochs, --augment, --run-name and --set.
@@ -201,8 +284,17 @@ void screenshotAfterDelay(const Args& a, vhmn::gui::MainWindow& window) {
 
 }  // namespace
 
+/// --figure-pack draws without a window: offscreen unless a platform was chosen.
+void offscreenForFigurePack(int argc, char** argv) {
+    for (int i = 1; i < argc; ++i)
+        if (std::strncmp(argv[i], "--figure-pack", 13) == 0 && !std::getenv("QT_QPA_PLATFORM")) ::setenv("QT_QPA_PLATFORM", "offscreen", 1);
+}
+
 int main(int argc, char** argv) {
     vhmn::configure_allocator();
+    for (int i = 1; i < argc; ++i)
+        if (std::strcmp(argv[i], "--bash-completion") == 0) return printBashCompletion(), 0;
+    offscreenForFigurePack(argc, argv);
     const std::unique_ptr<QCoreApplication> app =
         printsAndExits(argc, argv) ? std::make_unique<QCoreApplication>(argc, argv) : std::make_unique<QApplication>(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("V-HMN Studio"));
@@ -210,7 +302,14 @@ int main(int argc, char** argv) {
     QCoreApplication::setApplicationVersion(QStringLiteral(VHMN_VERSION));
     Args a;
     defineOptions(a.parser);
-    a.parser.process(*app);  // --help / --version print and exit here
+    // A bad request (an unknown option, a missing value, a nonsense --tab) exits 2, as `vhmn` does.
+    if (!a.parser.parse(QCoreApplication::arguments())) {
+        std::fprintf(stderr, "vhmn-studio: error: %s\nRun with --help for the options.\n", qPrintable(a.parser.errorText()));
+        return 2;
+    }
+    if (a.has("help")) a.parser.showHelp(0);
+    if (a.has("version")) a.parser.showVersion();
+    if (!validateChoices(a)) return 2;
     QGuiApplication::setDesktopFileName(QStringLiteral("vhmn-studio"));
     QApplication::setWindowIcon(QIcon(QStringLiteral(":/vhmn/vhmn-studio.svg")));
 
@@ -225,7 +324,8 @@ int main(int argc, char** argv) {
         const QStringList wh = a.value("size").split(QLatin1Char('x'));
         if (wh.size() == 2) window.resize(wh[0].toInt(), wh[1].toInt());
     }
-    window.show();
+    const bool headlessPack = a.has("figure-pack");
+    if (!headlessPack) window.show();
     int rc = 0;
     if (a.has("open") && !openRuns(a, window)) rc = 1;
     if (a.has("tab")) window.showTab(a.value("tab"));
@@ -237,6 +337,7 @@ int main(int argc, char** argv) {
         }
     }
     const bool inspecting = a.has("inspect");
+    if (headlessPack) figurePackThenQuit(a, window);
     if (inspecting && !inspect(a, window)) rc = 1;
     if (a.has("screenshot")) inspecting ? screenshotWhenInspected(a, window) : screenshotAfterDelay(a, window);
     if (rc != 0 && !a.has("screenshot")) return rc;

@@ -164,6 +164,8 @@ void MainWindow::connectSignals() {
     });
     connect(controller_, &TrainingController::prepared, this, [this](const QString& summary, int spe, int epochs, int) {
         total_epochs_ = epochs;
+        progress_->setRange(0, 1000);
+        progress_->setValue(0);
         run_label_->setText(tr("<b>%1</b> — %2; %3 steps per epoch")
                                 .arg(QFileInfo(controller_->runDir()).fileName().toHtmlEscaped(), summary.toHtmlEscaped())
                                 .arg(spe));
@@ -341,7 +343,7 @@ bool MainWindow::startTraining() {
     panel_->addRecentDataset(panel_->dataset());
     const QString name = QFileInfo(QString::fromStdString(r.out)).fileName();
     curves_->setRuns({{name, {}}});
-    progress_->setValue(0);
+    progress_->setRange(0, 0);  // busy until the data is read (Stop cancels)
     progress_label_->setText(tr("reading data…"));
     log(tr("Starting %1 → %2").arg(QString::fromStdString(r.data), QString::fromStdString(r.out)));
     total_epochs_ = int(r.train.epochs);
@@ -399,6 +401,7 @@ void MainWindow::onStep(const StepStats& s) {
 
 void MainWindow::onFinished(const QString& outcome) {
     const QString run = QFileInfo(controller_->runDir()).fileName();
+    if (progress_->maximum() == 0) progress_->setRange(0, 1000);  // failed or stopped while reading the data
     if (outcome == QLatin1String("finished")) {
         progress_->setValue(1000);
         log(tr("Run %1 finished.").arg(run));

@@ -105,20 +105,23 @@ BenchResult benchmark(const ModelConfig& cfg, const BenchOptions& o) {
             if (d > 0) r.ops_by_name[name] = d;
         }
     }
-    Model model = trainer->model();
-    model->eval();
-    c10::InferenceMode inference;
-    auto x = torch::randn({o.batch, cfg.channels, cfg.image_size, cfg.image_size}, torch::TensorOptions().device(o.device));
-    const double infer_ms = timed([&](int64_t) {
-        compat::CudaAutocastBf16 autocast(o.bf16 && o.device.is_cuda());
-        model->forward(x);
-    });
+    double infer_ms = 0;
+    if (o.inference) {
+        Model model = trainer->model();
+        model->eval();
+        c10::InferenceMode inference;
+        auto x = torch::randn({o.batch, cfg.channels, cfg.image_size, cfg.image_size}, torch::TensorOptions().device(o.device));
+        infer_ms = timed([&](int64_t) {
+            compat::CudaAutocastBf16 autocast(o.bf16 && o.device.is_cuda());
+            model->forward(x);
+        });
+    }
     r.batch = o.batch, r.steps = o.steps;
     r.train_user_s = cpu1.first - cpu0.first, r.train_sys_s = cpu1.second - cpu0.second;
     r.train_step_ms = train_ms, r.infer_step_ms = infer_ms, r.bf16 = o.bf16 && o.device.is_cuda();
     r.precision = trainer->config().train.precision;
     r.train_img_per_s = 1000.0 * double(o.batch) / r.train_step_ms;
-    r.infer_img_per_s = 1000.0 * double(o.batch) / r.infer_step_ms;
+    r.infer_img_per_s = infer_ms > 0 ? 1000.0 * double(o.batch) / r.infer_step_ms : 0.0;
     return r;
 }
 

@@ -19,6 +19,7 @@ struct BenchOptions {
     bool tf32 = true;      ///< TF32 matmuls on CUDA GPUs that have it (as training by default)
     AugmentFn augment;     ///< the training augmentation (empty: none — images as drawn, one-hot targets)
     bool count_ops = true;  ///< count the operator calls of one step (see BenchResult::ops_per_step)
+    bool inference = true;  ///< also time inference (infer_img_per_s; 0 when not timed)
 };
 
 struct BenchResult {

@@ -75,7 +75,7 @@ private:
 
 EvalResult evaluate(Model model, const data::Split& split, const std::vector<double>& mean,
                     const std::vector<double>& std, int64_t batch, const torch::Device& device,
-                    dist::Group* group) {
+                    dist::Group* group, TestPredictions* keep) {
     c10::InferenceMode inference;  // no autograd bookkeeping; nothing made here is trained on
     const bool was_training = model->is_training();
     model->eval();
@@ -85,6 +85,7 @@ EvalResult evaluate(Model model, const data::Split& split, const std::vector<dou
     const ImageNormalizer normalize(mean, std, device);
     // Sums stay on the device; one read at the end.
     auto sums = torch::zeros({3}, torch::TensorOptions(torch::kDouble).device(device));  // loss, top1, top5
+    std::vector<torch::Tensor> predictions, confidences;  // with `keep`: per batch, on the device
     for (int64_t s = lo; s < hi; s += batch) {
         const int64_t e = std::min(hi, s + batch);
         auto x = to_device(split.images.slice(0, s, e), device).to(torch::kFloat).div_(255.0);
@@ -94,10 +95,19 @@ EvalResult evaluate(Model model, const data::Split& split, const std::vector<dou
             logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
         auto topk = std::get<1>(logits.topk(k, 1));  // [b, k]
         auto hit = topk.eq(y.unsqueeze(1));
+        if (keep) {
+            auto [conf, pred] = torch::softmax(logits, 1).max(1);
+            predictions.push_back(pred), confidences.push_back(conf);
+        }
         sums += torch::stack({loss.to(torch::kDouble), hit.select(1, 0).sum().to(torch::kDouble),
                               hit.any(1).sum().to(torch::kDouble)});
     }
     if (was_training) model->train();
+    if (keep && !predictions.empty()) {
+        c10::InferenceMode normal_tensors(false);  // kept beyond this scope
+        keep->prediction = torch::cat(predictions).to(torch::kCPU, torch::kLong);
+        keep->confidence = torch::cat(confidences).to(torch::kCPU, torch::kDouble);
+    }
     if (group) {
         c10::InferenceMode normal_tensors(false);
         std::vector<torch::Tensor> t{sums.clone().to(group->device())};
@@ -218,6 +228,12 @@ void Trainer::save_checkpoint(const EpochProgress& within) {
 void Trainer::write_record() {
     if (run_dir_.empty() || !writer_ || !run_record_available()) return;
     write_run_record((fs::path(run_dir_) / run_files::kRecord).string(), config_, history_, model_);
+}
+
+void Trainer::write_predictions(const TestPredictions& kept) {
+    if (run_dir_.empty() || !writer_ || !run_record_available() || !kept.prediction.defined()) return;
+    write_probe_record((fs::path(run_dir_) / run_files::kRecord).string(),
+                       predictions_result(kept, test_, epochs_done_, model_->config().iterations));
 }
 
 void Trainer::resume() {
@@ -445,8 +461,10 @@ TrainOutcome Trainer::run(const TrainCallbacks& cb, TrainControl* control) {
         const double train_loss = train_epoch(epoch, cb, control, stopped, train_acc);
         if (stopped) return TrainOutcome::Stopped;
         const auto eval_start = Clock::now();
-        const EvalResult r =
-            evaluate(model_, test_, config_.data.mean, config_.data.std, t.eval_batch, device_, group_.get());
+        const bool last = epoch + 1 == t.epochs;
+        TestPredictions kept;  // the last epoch's, for opening the run without a forward pass
+        const EvalResult r = evaluate(model_, test_, config_.data.mean, config_.data.std, t.eval_batch, device_,
+                                      group_.get(), last && !group_ && writer_ ? &kept : nullptr);
         last_eval_seconds_ = std::chrono::duration<double>(Clock::now() - eval_start).count();
         EpochStats e;
         e.epoch = epoch + 1, e.step = step_, e.train_loss = train_loss, e.train_acc = train_acc;
@@ -460,6 +478,7 @@ TrainOutcome Trainer::run(const TrainCallbacks& cb, TrainControl* control) {
         epochs_done_ = epoch + 1;
         save_checkpoint();
         write_record();
+        if (last) write_predictions(kept);
         if (cb.on_epoch) cb.on_epoch(e);
     }
     if (!run_dir_.empty() && writer_) save_model(model_, (fs::path(run_dir_) / run_files::kModel).string());

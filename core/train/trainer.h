@@ -13,6 +13,7 @@
 #include <torch/torch.h>
 
 #include "core/data.h"
+#include "core/io/predictions.h"
 #include "core/io/run_files.h"
 #include "core/models/normalize.h"
 #include "core/train/metrics.h"
@@ -65,10 +66,10 @@ enum class TrainOutcome { Finished, Stopped };
 
 /// Top-1/top-5/loss of a model on a split, in batches, without gradients, in eval mode. With a
 /// `group`, each rank evaluates its contiguous shard and the sums are reduced: every rank returns the
-/// metrics of the whole split.
+/// metrics of the whole split. `keep` (without a group): every image's prediction and confidence.
 EvalResult evaluate(Model model, const data::Split& split, const std::vector<double>& mean,
                     const std::vector<double>& std, int64_t batch, const torch::Device& device,
-                    dist::Group* group = nullptr);
+                    dist::Group* group = nullptr, TestPredictions* keep = nullptr);
 
 class Trainer {
 public:
@@ -141,6 +142,8 @@ private:
     void save_checkpoint(const EpochProgress& within);
     void save_checkpoint() { save_checkpoint(EpochProgress{}); }
     void write_record();
+    /// The final evaluation's per-image predictions into run.h5 (core/io/predictions.h).
+    void write_predictions(const TestPredictions& kept);
     /// EpochStats' memory-over-training fields (V-HMN, the writing process only).
     void measure_memory(EpochStats& e);
     double train_epoch(int64_t epoch, const TrainCallbacks& cb, TrainControl* control, bool& stopped,

@@ -173,7 +173,8 @@ private Q_SLOTS:
         // Training on (resume) keeps the probes in run.h5.
         auto more = run_cli({"train", "--data", "builtin-small", "--out", run, "--epochs", "2", "--resume"});
         QVERIFY2(more.code == 0, qPrintable(more.err));
-        if (run_record_available()) QCOMPARE(probe_names((run + "/run.h5").toStdString()).size(), size_t(5));
+        // Five probes and the final predictions (stored by training for opening the run in the app).
+        if (run_record_available()) QCOMPARE(probe_names((run + "/run.h5").toStdString()).size(), size_t(6));
         // Bad requests: one error line, exit code 2.
         for (const auto& args : {QStringList{"probe", "image", run, "--data", "builtin-small", "--index", "100000"},
                                  QStringList{"probe", "weights", run, "--data", "builtin-small", "--block", "9"},
@@ -205,6 +206,16 @@ private Q_SLOTS:
         double total = 0;
         for (const auto& [src, m] : mass) total += m;
         QVERIFY(std::abs(total - e["params"]["mass_listed"].get<double>()) < 1e-9);
+        // --block all is the default (every block); --block -1 is the last block only.
+        auto every = run_cli(QStringList{"probe", "evidence", run, "--index", "5", "--top", "4", "--block", "all"} + data);
+        QVERIFY2(every.code == 0, qPrintable(every.err));
+        QCOMPARE(nlohmann::json::parse(every.out.toStdString())["rows"], e["rows"]);
+        auto last = run_cli(QStringList{"probe", "evidence", run, "--index", "5", "--top", "4", "--block", "-1"} + data);
+        QVERIFY2(last.code == 0, qPrintable(last.err));
+        const int64_t depth = preset("cpu-tiny").depth;
+        for (const auto& row : nlohmann::json::parse(last.out.toStdString())["rows"]) QCOMPARE(row["block"].get<int64_t>(), depth - 1);
+        auto nonsense = run_cli(QStringList{"probe", "evidence", run, "--index", "5", "--block", "some"} + data);
+        QVERIFY2(nonsense.code == 2 && nonsense.err.contains("--block some"), qPrintable(nonsense.err));
         // Forget the top 2 and save that edit; eval and probes apply it with --edit.
         auto fg = run_cli({"probe", "evidence", run, "--data", "builtin-small", "--index", "5", "--forget", "2",
                            "--save-edit", "top2"});
@@ -219,16 +230,22 @@ private Q_SLOTS:
         QVERIFY2(mk.code == 0 && mk.out.contains("masks"), qPrintable(mk.err + mk.out));
         auto list = run_cli({"edit", run, "--list"});
         QCOMPARE(list.out.trimmed().split('\n'), (QStringList{"no-3", "top2"}));
+        auto listed = run_cli({"edit", run, "--list", "--json"});
+        QCOMPARE(nlohmann::json::parse(listed.out.toStdString())["edits"], nlohmann::json({"no-3", "top2"}));
         auto hits = run_cli(QStringList{"probe", "hits", run, "--edit", "no-3"} + data);
         QVERIFY2(hits.code == 0, qPrintable(hits.err));
         QCOMPARE(nlohmann::json::parse(hits.out.toStdString())["probe"].get<std::string>(), std::string("hits@no-3"));
         // Ablation: the documented row keys; every slot masked equals `eval --iterations 0` exactly.
         auto ab = run_cli(QStringList{"probe", "ablation", run, "--limit", "200", "--usage-limit", "300", "--fractions",
-                                      "0,0.5,1", "--order", "random,least_used"} + data);
+                                      "0,0.5,1", "--order", "random,least-used"} + data);
         QVERIFY2(ab.code == 0, qPrintable(ab.err));
         const auto a = nlohmann::json::parse(ab.out.toStdString());
         QCOMPARE(a["rows"].size(), size_t(2 * 3 * 3));
         for (const char* key : {"order", "branch", "masked_fraction", "top1"}) QVERIFY(a["rows"][0].contains(key));
+        QCOMPARE(a["rows"].back()["order"].get<std::string>(), std::string("least_used"));  // stored as before
+        auto old = run_cli(QStringList{"probe", "ablation", run, "--limit", "50", "--usage-limit", "100", "--fractions", "1",
+                                       "--order", "most_used", "--branch", "both"} + data);
+        QVERIFY2(old.code == 0, qPrintable(old.err));  // the old spelling is still accepted
         auto t0 = run_cli({"eval", run, "--data", "builtin-small", "--iterations", "0", "--json"});
         QVERIFY2(t0.code == 0, qPrintable(t0.err));
         // Both on the whole test split (the --limit above takes every k-th image).
@@ -573,7 +590,7 @@ private Q_SLOTS:
             const QString out = QString::fromUtf8(p.readAllStandardOutput());
             QCOMPARE(p.exitStatus(), QProcess::NormalExit);
             QCOMPARE(p.exitCode(), 0);
-            QVERIFY2(out.contains(std::strcmp(flag, "--help") == 0 ? "--inspect" : "0.1"), qPrintable(out));
+            QVERIFY2(out.contains(std::strcmp(flag, "--help") == 0 ? "--inspect" : "0.2.0"), qPrintable(out));
         }
 #endif
     }

@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "core/io/model_io.h"
 #include "core/probes/ablation.h"
+#include "core/io/predictions.h"
 #include "core/io/run_record.h"
 #include "core/train/trainer.h"
 #include "datasets/readers/procedural.h"
@@ -279,6 +280,42 @@ private Q_SLOTS:
         } catch (const FileError& e) {
             QVERIFY(QString(e.what()).contains("bad.h5"));
         }
+    }
+
+    void finalPredictionsAreStoredForOpening() {
+        // The last epoch's evaluation keeps every test image's prediction and confidence in run.h5;
+        // they equal a fresh forward pass of the final weights, and are recognised as stale for
+        // another T, other weights (epochs) or another test split.
+        if (!run_record_available()) QSKIP("this build has no HDF5");
+        QTemporaryDir dir;
+        const std::string run = dir.filePath("run").toStdString();
+        const Setup s = small_setup(2);
+        auto t = make(s, run);
+        t->run();
+        const std::string record = run + "/run.h5";
+        const int64_t T = t->model()->config().iterations;
+        const auto stored = read_predictions(record, s.data.test, 2, T);
+        QVERIFY(stored.has_value());
+        QCOMPARE(stored->prediction.numel(), s.data.test.size());
+        torch::Tensor probs;
+        {
+            c10::InferenceMode inference;
+            t->model()->eval();
+            const ImageNormalizer normalize(s.cfg.data.mean, s.cfg.data.std, torch::kCPU);
+            probs = torch::softmax(t->model()->forward(normalize(s.data.test.images.to(torch::kFloat).div(255.0))), 1).clone();
+        }
+        auto [conf, pred] = probs.max(1);
+        QVERIFY(torch::equal(stored->prediction, pred));
+        QVERIFY(torch::allclose(stored->confidence, conf.to(torch::kDouble), 1e-5, 1e-6));
+        // Top-1 from the stored predictions is the epoch's reported top-1.
+        const double top1 = 100.0 * stored->prediction.eq(s.data.test.labels).sum().item<double>() / double(s.data.test.size());
+        QCOMPARE(top1, t->history().epochs.back().test_top1);
+        QVERIFY(!read_predictions(record, s.data.test, 1, T).has_value());      // other weights
+        QVERIFY(!read_predictions(record, s.data.test, 2, T + 1).has_value());  // another T
+        auto other = s.data.test;
+        other.labels = other.labels.roll(1);
+        QVERIFY(!read_predictions(record, other, 2, T).has_value());  // another test split
+        QVERIFY(!read_predictions(dir.filePath("missing.h5").toStdString(), s.data.test, 2, T).has_value());
     }
 
     void memoryOverTrainingIsMeasuredEachEpoch() {

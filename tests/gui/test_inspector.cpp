@@ -34,6 +34,8 @@
 #include "app/gui/analysis/run_session.h"
 #include "app/gui/analysis/tensor_image.h"
 #include "app/gui/analysis/workspace.h"
+#include "core/io/predictions.h"
+#include "core/io/run_record.h"
 #include "core/probes/perturbations.h"
 #include "core/runtime.h"
 #include "core/probes/framework.h"
@@ -326,7 +328,8 @@ private Q_SLOTS:
                 for (const auto& row : m.meanAlpha) alpha->insert(alpha->end(), row.begin(), row.end());
                 memory = true;
             });
-            if (session.computeMemory(0, 20)) QTest::qWaitFor([&] { return memory; }, 120000);
+            // memoryReady comes just before jobFinished: wait for both, so the next job can start.
+            if (session.computeMemory(0, 20)) QTest::qWaitFor([&] { return memory && !session.busy(); }, 120000);
             return result;
         };
         RunSession cpu, other;
@@ -385,6 +388,52 @@ private Q_SLOTS:
 
     /// A baseline run (no memory banks): the Inspector shows predictions and says why there is
     /// nothing else; the Memory tab is disabled with the same explanation and leaves no empty plots.
+    void openingUsesTheStoredPredictions() {
+        // Training stored every test image's prediction in run.h5; opening shows those without a
+        // forward pass. Proven with planted ones (each label + 1): the grid shows exactly them. Stale
+        // ones (other weights) are computed again and stored, equal to the model's own.
+        namespace fs = std::filesystem;
+        QTemporaryDir dir;
+        const fs::path run = fs::path(dir.path().toStdString()) / "run";
+        fs::copy(shared_run().toStdString(), run, fs::copy_options::recursive);
+        const std::string record = (run / "run.h5").string();
+        auto& ref = reference();
+        const auto& test = ref.dataset.test;
+        const int64_t T = ref.model->config().iterations, epochs = ref.epochs;
+        QVERIFY2(read_predictions(record, test, epochs, T).has_value(), "training stored no predictions");
+        TestPredictions planted{test.labels.add(1).remainder(10), torch::full({test.size()}, 0.5, torch::kDouble)};
+        write_probe_record(record, predictions_result(planted, test, epochs, T));
+        auto open_grid = [&](RunSession& session) {
+            QVERIFY(session.open(QString::fromStdString(run.string()), kData, 0));
+            QSignalSpy finished(&session, &RunSession::jobFinished);
+            QVERIFY(finished.wait(120000) && session.isOpen());
+        };
+        {
+            RunSession session;
+            open_grid(session);
+            const TestSet& t = session.testSet();
+            QCOMPARE(t.predictions.size(), int(test.size()));
+            for (int i = 0; i < t.predictions.size(); ++i) QCOMPARE(t.predictions[i], (t.labels[i] + 1) % 10);
+            QCOMPARE(t.accuracy, 0.0);
+            QCOMPARE(t.confidences.front(), 0.5);
+        }
+        write_probe_record(record, predictions_result(planted, test, epochs + 7, T));  // stale: other weights
+        {
+            RunSession session;
+            open_grid(session);
+            const TestSet& t = session.testSet();
+            torch::Tensor pred;
+            {
+                c10::InferenceMode inference;
+                auto in = app::probe_input(ref, torch::kCPU, 250, 0);
+                pred = std::get<1>(ref.model->forward(normalize_images(in.test.images.to(torch::kFloat).div(255.0), in.mean, in.std)).max(1)).clone();
+            }
+            for (int i = 0; i < t.predictions.size(); ++i) QCOMPARE(int64_t(t.predictions[i]), pred[i].item<int64_t>());
+            const auto cached = read_predictions(record, test, epochs, T);  // stored again for the next opening
+            QVERIFY(cached.has_value() && torch::equal(cached->prediction, pred));
+        }
+    }
+
     void baselineRunHasPredictionsButNoMemory() {
         QTemporaryDir dir;
         const QString run = dir.filePath(QStringLiteral("poolformer"));
@@ -574,7 +623,7 @@ private Q_SLOTS:
                                    "fig3_prototypes.png", "fig5_slot_weights.png", "fig5_slot_weights.pdf",
                                    "fig5_slot_weights.csv", "fig6_stability.png", "fig6_stability.pdf",
                                    "fig6_stability.csv", "table3_iterations.md", "table3_iterations.tex",
-                                   "table9_hits.md", "table9_hits.tex"};
+                                   "table9_hits.md", "table9_hits.tex", "evidence.png"};
         QCOMPARE(files.size(), expected.size());
         for (const QString& name : expected) {
             const QString path = dir.filePath(name);

@@ -5,6 +5,8 @@
 #include <QDir>
 #include <QPainter>
 
+#include "app/gui/analysis/corruptions_view.h"
+#include "app/gui/analysis/evidence_panel.h"
 #include "app/gui/analysis/memory_view.h"
 #include "app/gui/analysis/robustness_view.h"
 #include "widgets/figure_plots.h"
@@ -72,6 +74,44 @@ QImage prototypesFigure(const FigurePackData& data, const InspectedRun& info, in
     return out;
 }
 
+namespace {
+
+/// CIFAR-10-C: the corruption × severity heatmap (the first T) and the per-family bars, when the
+/// run has a result.
+bool drawCorruptions(const FigurePackData& data, const QDir& dir, QStringList& files, QString* error) {
+    if (data.corruptions.corruptions.isEmpty()) return true;
+    const QSize size(1000, 520);
+    widgets::Heatmap cells;
+    cells.resize(size);
+    cells.setData(CorruptionsView::heatmapData(data.corruptions, 0));
+    widgets::BarPlot families;
+    families.resize(QSize(800, 420));
+    families.setData(CorruptionsView::familyData(data.corruptions));
+    for (const char* ext : {"png", "pdf"}) {
+        const QString heat = dir.filePath(QStringLiteral("cifar10c_cells.") + QLatin1String(ext));
+        const QString bars = dir.filePath(QStringLiteral("cifar10c_families.") + QLatin1String(ext));
+        if (!cells.exportFile(heat, 150, error, size) || !families.exportFile(bars, 150, error, QSize(800, 420))) return false;
+        files << heat << bars;
+    }
+    return true;
+}
+
+/// Evidence: the training images the first Fig. 3 example's prediction rests on, as the
+/// Inspector's Evidence panel shows them.
+bool drawEvidence(const FigurePackData& data, const InspectedRun& info, const QDir& dir, QStringList& files, QString* error) {
+    if (data.examples.isEmpty() || data.examples.front().evidence.isEmpty()) return true;
+    EvidencePanel panel;
+    panel.setResult(data.examples.front(), info);
+    panel.resize(1100, 330);
+    panel.ensurePolished();
+    const QString path = dir.filePath(QStringLiteral("evidence.png"));
+    if (!widgets::saveImageAtomically(panel.grab().toImage(), path, error)) return false;
+    files << path;
+    return true;
+}
+
+}  // namespace
+
 bool drawFigurePack(const FigurePackData& data, const InspectedRun& info, QStringList* written, QString* error) {
     const QDir dir(data.dir);
     if (!dir.exists() && !QDir().mkpath(data.dir)) {
@@ -112,6 +152,7 @@ bool drawFigurePack(const FigurePackData& data, const InspectedRun& info, QStrin
         if (!fig6.exportFile(path, 150, error, QSize(1000, 420))) return false;
         files << path;
     }
+    if (!drawCorruptions(data, dir, files, error) || !drawEvidence(data, info, dir, files, error)) return false;
     files.sort();
     if (written) *written = files;
     return true;

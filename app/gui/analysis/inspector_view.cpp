@@ -1,5 +1,7 @@
 #include "app/gui/analysis/inspector_view.h"
 
+#include "app/gui/analysis/job_bar.h"
+
 #include <algorithm>
 
 #include <QCheckBox>
@@ -76,6 +78,16 @@ void InspectorView::buildRunHeader(QWidget* right, QVBoxLayout* rl) {
     run_ = new QLabel(tr("No run open: File → Inspect run…"), right);
     run_->setWordWrap(true);
     rl->addWidget(run_);
+    job_ = new JobBar(session_, right);
+    rl->addWidget(job_);
+    connect(session_, &RunSession::jobStarted, this, [this](const QString& job) {
+        if (job == QLatin1String("open")) run_->setText(tr("Opening the run: reading it and its dataset…"));
+    });
+    connect(session_, &RunSession::jobFinished, this, [this](const QString& job, const QString& outcome, const QString& message) {
+        if (job != QLatin1String("open") || outcome == QLatin1String("finished")) return;
+        run_->setText(outcome == QLatin1String("cancelled") ? tr("Opening the run was cancelled: File → Inspect run…")
+                                                            : tr("The run could not be opened: %1").arg(message));
+    });
     repoint_ = new QPushButton(right);
     repoint_->setVisible(false);
     repoint_->setToolTip(tr("Saved in the run folder (data_location.json); the run's config.json is not edited"));

@@ -32,6 +32,8 @@ class ProbabilityBars;
 
 namespace vhmn::gui {
 
+class JobBar;
+
 class EvidencePanel;
 class RunSession;
 
@@ -114,6 +116,7 @@ private:
     QLabel* title_ = nullptr;
     QLabel* timing_ = nullptr;
     QLabel* run_ = nullptr;
+    JobBar* job_ = nullptr;  ///< opening the run (and every other job): progress and Cancel
     QPushButton* repoint_ = nullptr;  ///< re-point the run to the dataset found by fingerprint
     QComboBox* block_ = nullptr;
     QSpinBox* k_ = nullptr;

@@ -70,6 +70,7 @@ bool RunSession::computeFigurePack(const FigurePackRequest& request) {
         out.memory = convert(st.run.model, d.weights, d.hits, request.weightsBranch,
                              int(app::probe_input(st.run, st.device, batch, request.limit).test.size()));
         out.weightsClass = request.weightsClass;
+        if (st.corruptions) out.corruptions = convert(*st.corruptions);
         // Fig. 3: the first correctly classified image of evenly spaced classes.
         const auto& test = st.run.dataset.test;
         const int64_t classes = st.run.config.model.classes;

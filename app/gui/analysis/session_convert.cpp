@@ -23,6 +23,7 @@
 #include "core/io/model_io.h"
 #include "core/probes/evidence.h"
 #include "core/probes/memory_edit.h"
+#include "core/io/predictions.h"
 #include "core/io/run_record.h"
 #include "core/train/trainer.h"
 #include "datasets/corruptions/cifar_c.h"
@@ -172,29 +173,66 @@ InspectedRun describe_run(const SessionState& st, const QString& dir) {
     return info;
 }
 
-TestSet predict_grid(SessionState& st, int batch, int limit, const std::atomic<bool>& cancel,
-                     const std::function<void(double)>& progress) {
-    // Predict the grid's images (evenly spaced: image-folder splits are class-sorted).
-    auto in = app::probe_input(st.run, st.device, batch, limit);
-    TestSet set;
+namespace {
+
+/// Every test image's prediction and confidence: the ones stored in run.h5 when they belong to
+/// these weights and this T (no forward pass: opening is instant), else computed in batches and
+/// stored for the next opening (a read-only run folder just computes them again).
+TestPredictions all_predictions(SessionState& st, int batch, const std::atomic<bool>& cancel,
+                                const std::function<void(double)>& progress) {
+    const auto& test = st.run.dataset.test;
+    const int64_t iterations = st.run.model->config().iterations;
+    const std::string record = (fs::path(st.run.dir) / run_files::kRecord).string();
+    const bool has_record = run_record_available() && fs::exists(record);
+    if (has_record)
+        if (auto stored = read_predictions(record, test, st.run.epochs, iterations)) return *stored;
+    auto in = app::probe_input(st.run, st.device, batch, 0);
     c10::InferenceMode inference;
-    int64_t correct = 0;
+    std::vector<torch::Tensor> preds, confs;
     for (int64_t s = 0; s < in.test.size(); s += in.batch) {
         if (cancel) throw ProbeCancelled();
         const int64_t e = std::min(in.test.size(), s + in.batch);
         auto x = normalize_images(in.test.images.slice(0, s, e).to(st.device).to(torch::kFloat).div(255.0), in.mean, in.std);
-        auto probs = torch::softmax(st.run.model->forward(x).to(torch::kFloat), 1);
-        auto [conf_dev, pred_dev] = probs.max(1);
-        const auto conf = conf_dev.to(torch::kCPU, torch::kDouble), pred = pred_dev.to(torch::kCPU);  // one copy per batch
-        for (int64_t i = s; i < e; ++i) {
-            set.images.push_back(tensor_to_image(in.test.images[i]));
-            set.indices.push_back(int(in.test.index[i].item<int64_t>()));
-            set.labels.push_back(int(in.test.labels[i].item<int64_t>()));
-            set.predictions.push_back(int(pred[i - s].item<int64_t>()));
-            set.confidences.push_back(conf[i - s].item<double>());
-            correct += set.predictions.back() == set.labels.back();
-        }
+        auto [conf, pred] = torch::softmax(st.run.model->forward(x).to(torch::kFloat), 1).max(1);
+        preds.push_back(pred.to(torch::kCPU)), confs.push_back(conf.to(torch::kCPU));
         progress(double(e) / double(in.test.size()));
+    }
+    c10::InferenceMode normal_tensors(false);
+    TestPredictions out;
+    out.prediction = preds.empty() ? torch::zeros({0}, torch::kLong) : torch::cat(preds).to(torch::kLong);
+    out.confidence = confs.empty() ? torch::zeros({0}, torch::kDouble) : torch::cat(confs).to(torch::kDouble);
+    if (has_record && st.run.epochs >= 0) {
+        try {
+            write_probe_record(record, predictions_result(out, test, st.run.epochs, iterations));
+        } catch (const std::exception&) {
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+TestSet predict_grid(SessionState& st, int batch, int limit, const std::atomic<bool>& cancel,
+                     const std::function<void(double)>& progress) {
+    // The grid's images, evenly spaced (image-folder splits are class-sorted), with their predictions.
+    const auto all = all_predictions(st, batch, cancel, progress);
+    const auto& test = st.run.dataset.test;
+    const int64_t n = test.size();
+    const int64_t shown = limit > 0 ? std::min<int64_t>(limit, n) : n;
+    const auto* pred = all.prediction.data_ptr<int64_t>();
+    const auto* conf = all.confidence.data_ptr<double>();
+    const auto labels = test.labels.to(torch::kCPU).contiguous(), index = test.index.to(torch::kCPU).contiguous();
+    const auto pick = evenly_spaced_positions(n, shown).contiguous();  // the images probe_input(limit) takes
+    TestSet set;
+    int64_t correct = 0;
+    for (int64_t k = 0; k < shown; ++k) {
+        const int64_t i = pick.data_ptr<int64_t>()[k];
+        set.images.push_back(tensor_to_image(test.images[i]));
+        set.indices.push_back(int(index.data_ptr<int64_t>()[i]));
+        set.labels.push_back(int(labels.data_ptr<int64_t>()[i]));
+        set.predictions.push_back(int(pred[i]));
+        set.confidences.push_back(conf[i]);
+        correct += set.predictions.back() == set.labels.back();
     }
     set.accuracy = set.labels.isEmpty() ? 0.0 : 100.0 * double(correct) / double(set.labels.size());
     return set;

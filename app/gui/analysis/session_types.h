@@ -217,7 +217,8 @@ struct FigurePackData {
     StabilityResult stability;
     MemoryResult memory;  ///< the Fig. 5 branch, every block
     int weightsClass = 0;
-    QVector<ImageResult> examples;  ///< Fig. 3: test images with their prototypes
+    QVector<ImageResult> examples;  ///< Fig. 3: test images with their prototypes (and evidence)
+    CorruptionsResult corruptions;  ///< CIFAR-10-C as stored or computed for the run (empty: none yet)
 };
 
 struct FigurePackRequest {
