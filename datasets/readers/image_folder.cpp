@@ -4,6 +4,7 @@
 #include "datasets/readers/readers.h"
 
 #include "core/error.h"
+#include "datasets/readers/decoded_cache.h"
 #include "datasets/readers/reader_util.h"
 
 #ifdef VHMN_WITH_OPENCV
@@ -116,16 +117,22 @@ Split decode_split(const fs::path& split_dir, const std::vector<Item>& items, co
     uint8_t* pixels = images.data_ptr<uint8_t>();
     int64_t* label_ptr = labels.data_ptr<int64_t>();
     const int64_t stride = g.channels * g.height * g.width;
+    for (int64_t i = 0; i < n; ++i) label_ptr[i] = items[size_t(i)].label;
+    std::vector<std::string> files;
+    files.reserve(items.size());
+    for (const auto& it : items) files.push_back(it.file.string());
+    const uint64_t key = decoded_cache_key(files, g.channels, g.height, g.width);
+    if (read_decoded(key, images)) return make_split(images, labels);  // decoded before: the same files
     std::vector<std::string> errors(static_cast<size_t>(n));
     at::parallel_for(0, n, 64, [&](int64_t begin, int64_t end) {
         for (int64_t i = begin; i < end; ++i) {
             errors[size_t(i)] = decode(items[size_t(i)].file, g, pixels + i * stride);
-            label_ptr[i] = items[size_t(i)].label;
         }
     });
     for (int64_t i = 0; i < n; ++i)
         if (!errors[size_t(i)].empty())
             throw FileError(items[size_t(i)].file.string(), errors[size_t(i)]);
+    write_decoded(key, images);
     return make_split(images, labels);
 }
 

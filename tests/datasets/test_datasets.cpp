@@ -3,6 +3,7 @@
 // tests/dataset_writers.h; real data in VHMN_DATASETS_DIR is used when present.
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 
 #include <torch/torch.h>
 
@@ -19,6 +20,7 @@
 #include "core/error.h"
 #include "core/io/fingerprint.h"
 #include "datasets/readers/procedural.h"
+#include "datasets/readers/decoded_cache.h"
 #include "datasets/readers/readers.h"
 #include "datasets/subsets.h"
 #include "tests/dataset_writers.h"
@@ -264,6 +266,54 @@ private Q_SLOTS:
         QVERIFY(torch::equal(c.train.images, torch::full({1, 3, 8, 8}, 77, torch::kUInt8)));
 #else
         VHMN_EXPECT_FILE_ERROR(read_image_folder(dir("none").string(), {}), "OpenCV");
+#endif
+    }
+
+    void decodedImagesAreCachedAndInvalidated() {
+#ifdef VHMN_WITH_OPENCV
+        // A second reading of an image folder comes from the decoded cache, identical to decoding;
+        // changing a file (new size/mtime) makes a new entry with the new pixels; a damaged entry is
+        // ignored; VHMN_DECODED_CACHE=off neither reads nor writes.
+        const auto d = dir("cached");
+        write_image_folder(d);
+        const auto cache = dir("cache");
+        qputenv("VHMN_CACHE_DIR", QByteArray::fromStdString(cache.string()));
+        const Dataset first = load_dataset(d.string());
+        const fs::path entries(decoded_cache_dir());
+        QCOMPARE(entries, cache / "decoded");
+        auto count = [&] {
+            int n = 0;
+            for (const auto& e : fs::directory_iterator(entries)) n += e.path().extension() == ".u8";
+            return n;
+        };
+        QCOMPARE(count(), 2);  // train and test
+        for (const auto& e : fs::directory_iterator(entries))  // 3 and 2 images of 3 x 3 x 4, after a 40-byte header
+            QVERIFY(fs::file_size(e.path()) == 40 + 3 * 36 || fs::file_size(e.path()) == 40 + 2 * 36);
+        const Dataset second = load_dataset(d.string());
+        QVERIFY(torch::equal(first.train.images, second.train.images) && torch::equal(first.test.images, second.test.images));
+        QVERIFY(torch::equal(first.train.labels, second.train.labels));
+        // Planted pixels in the entry are what a cached read returns: the cache is really read.
+        for (const auto& e : fs::directory_iterator(entries))
+            if (fs::file_size(e.path()) == 40 + 2 * 36) {
+                std::fstream f(e.path(), std::ios::in | std::ios::out | std::ios::binary);
+                f.seekp(40);
+                f.put(char(7));
+            }
+        QCOMPARE(int(load_dataset(d.string()).test.images.flatten()[0].item<uint8_t>()), 7);
+        // A changed file: a new entry, the new pixels.
+        write_png(d / "test/a_dog/t.png", colour_image(3, 4, 9));
+        const Dataset changed = load_dataset(d.string());
+        QCOMPARE(changed.test.images[0][0][0][0].item<uint8_t>(), uint8_t(200 + 9));
+        QCOMPARE(count(), 3);
+        // A truncated entry is ignored: the images are decoded again, correctly.
+        for (const auto& e : fs::directory_iterator(entries)) fs::resize_file(e.path(), 20);
+        QVERIFY(torch::equal(load_dataset(d.string()).train.images, first.train.images));
+        qputenv("VHMN_DECODED_CACHE", "off");
+        fs::remove_all(entries);
+        QVERIFY(torch::equal(load_dataset(d.string()).train.images, first.train.images));
+        QVERIFY(!fs::exists(entries));
+        qunsetenv("VHMN_DECODED_CACHE");
+        qunsetenv("VHMN_CACHE_DIR");
 #endif
     }
 
