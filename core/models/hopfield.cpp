@@ -1,5 +1,8 @@
 #include "core/models/hopfield.h"
 
+#include <cstdlib>
+#include <string>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -16,6 +19,18 @@ namespace {
 /// Rows of queries processed together on the CPU: their [rows, K] similarities stay in the core's
 /// L2 cache from the GEMM through the softmax to the weighted sum.
 int64_t cpu_chunk_rows(int64_t slots) { return std::clamp<int64_t>(65536 / std::max<int64_t>(slots, 1), 32, 256); }
+
+/// The CPU's chunked path (above), unless VHMN_RETRIEVAL_CHUNKS=off: then the CPU computes as a GPU
+/// does, whole-matrix GEMMs that the BLAS itself spreads over the threads. The same arithmetic in
+/// another order (results agree to rounding); a switch for measuring which is faster with which
+/// BLAS (benchmarks, docs/performance.md), read once.
+bool cpu_chunks(const torch::Tensor& t) {
+    static const bool on = [] {
+        const char* v = std::getenv("VHMN_RETRIEVAL_CHUNKS");
+        return !(v && std::string(v) == "off");
+    }();
+    return on && t.device().is_cpu();
+}
 
 }  // namespace
 
@@ -47,7 +62,7 @@ void retrieve_rows(const torch::Tensor& zhat, double scale, const torch::Tensor&
                    const torch::Tensor& bias, bool store_alpha, torch::Tensor& alpha, torch::Tensor& m) {
     const int64_t P = zhat.size(0), K = memory.size(0);
     const auto mhat_t = memory_hat.t();
-    if (P == 0 || !zhat.device().is_cpu()) {
+    if (P == 0 || !cpu_chunks(zhat)) {
         alpha = torch::softmax(scaled_mm(bias, zhat, mhat_t, scale), 1);
         m = torch::mm(alpha, memory);
         return;
@@ -75,7 +90,7 @@ torch::Tensor retrieve_rows_backward(const torch::Tensor& dm, const torch::Tenso
                                      const torch::Tensor& memory_hat, double scale) {
     const auto m_t = memory.t();
     const torch::Tensor none;
-    if (dm.size(0) == 0 || !dm.device().is_cpu()) {
+    if (dm.size(0) == 0 || !cpu_chunks(dm)) {
         auto dalpha = torch::mm(dm, m_t);
         return scaled_mm(none, at::_softmax_backward_data(dalpha, alpha, 1, alpha.scalar_type()), memory_hat, scale);
     }
