@@ -103,6 +103,18 @@ bool parse_on_off(const std::string& flag, const std::string& value) {
     throw ConfigError(flag + " must be 'on' or 'off', got '" + value + "'");
 }
 
+std::optional<int64_t> parse_integer(const std::string& text) {
+    size_t used = 0;
+    int64_t x = 0;
+    try {
+        x = std::stoll(text, &used);
+    } catch (const std::exception&) {
+        return std::nullopt;
+    }
+    if (used != text.size()) return std::nullopt;
+    return x;
+}
+
 std::string precision_name(const torch::Device& device, bool bf16, bool tf32) {
     if (!device.is_cuda()) return "fp32";
     std::string p = bf16 ? "bf16 autocast" : "fp32";

@@ -48,6 +48,8 @@ std::string device_name(const torch::Device& device);
 void set_tf32(bool on);
 /// ConfigError unless `value` is "on" or "off".
 bool parse_on_off(const std::string& flag, const std::string& value);
+/// `text` as a whole integer (all of it: "12", "-1"); nullopt for anything else ("", "3x", "all").
+std::optional<int64_t> parse_integer(const std::string& text);
 /// What a run on `device` computes in: "fp32" on the CPU (bf16 and TF32 are CUDA's); on CUDA
 /// "bf16 autocast" or "fp32", with ", TF32 matmuls" when `tf32` and the GPU has it.
 std::string precision_name(const torch::Device& device, bool bf16, bool tf32);

@@ -109,6 +109,12 @@ inline Parity training_matches(const torch::Device& device, const std::string& d
     for (const char* f : {"checkpoint.pt", "model.pt", "run.h5", "config.json"})
         if (std::string(f) != "run.h5" || run_record_available())
             p.check(std::filesystem::exists(std::filesystem::path(dir) / f), std::string(f) + " was not written");
+    // The final evaluation's predictions, kept on the device and stored from the host.
+    if (run_record_available())
+        p.check(read_predictions((std::filesystem::path(dir) / "run.h5").string(), d.test, int64_t(t.history().epochs.size()),
+                                 t.model()->config().iterations)
+                    .has_value(),
+                "the final predictions were not stored in run.h5");
     Trainer ref(parity_run(d, "cpu"), d.train, d.test, aug(), "");
     ref.run({});
     const auto& r = ref.history().epochs.back();

@@ -91,15 +91,9 @@ std::string class_name(const app::OpenedRun& run, int64_t c) {
 }
 
 int64_t parse_block(const std::string& text) {
-    size_t used = 0;
-    int64_t b = 0;
-    try {
-        b = std::stoll(text, &used);
-    } catch (const std::exception&) {
-        used = 0;
-    }
-    if (used == 0 || used != text.size()) throw ConfigError("--block " + text + " is neither 'all' nor a block number");
-    return b;
+    const auto b = parse_integer(text);
+    if (!b) throw ConfigError("--block " + text + " is neither 'all' nor a block number");
+    return *b;
 }
 
 int64_t resolve_block(const app::OpenedRun& run, int64_t block) {

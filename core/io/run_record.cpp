@@ -17,7 +17,7 @@ namespace vhmn {
 #ifndef VHMN_WITH_HDF5
 
 bool run_record_available() { return false; }
-void write_run_record(const std::string& path, const RunConfig&, const History&, Model) {
+void write_run_record(const std::string& path, const RunConfig&, const History&, Model, const ProbeResult*) {
     throw FileError(path, "this build has no HDF5 support (install libhdf5-dev and rebuild)");
 }
 RunRecord read_run_record(const std::string& path) {
@@ -299,7 +299,7 @@ void copy_probes(const std::string& old_path, H5::H5File& file) {
 }  // namespace
 
 void write_run_record(const std::string& path, const RunConfig& config, const History& history,
-                      Model model) {
+                      Model model, const ProbeResult* also) {
     write_atomically(path, [&](const std::string& tmp) {
         try {
             H5::Exception::dontPrint();
@@ -315,6 +315,7 @@ void write_run_record(const std::string& path, const RunConfig& config, const Hi
             } catch (const H5::Exception&) {
                 // An unreadable earlier record must not stop training: its probes are dropped.
             }
+            if (also) write_probe(file, *also);
             file.close();
         } catch (const H5::Exception& e) {
             throw FileError(path, "HDF5 write failed: " + e.getDetailMsg());

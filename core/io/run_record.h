@@ -40,8 +40,9 @@ namespace vhmn {
 /// False when this build has no HDF5 (headless builds without libhdf5-dev).
 bool run_record_available();
 
+/// `also`: a probe result stored with the record in the same write (replacing one of its name).
 void write_run_record(const std::string& path, const RunConfig& config, const History& history,
-                      Model model);
+                      Model model, const ProbeResult* also = nullptr);
 
 struct RunRecord {
     RunConfig config;

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "core/error.h"
+#include "core/runtime.h"
 #include "core/torch_compat.h"
 
 namespace vhmn::dist {
@@ -27,17 +28,11 @@ std::string env(const char* name) {
 int env_int(const char* name, int fallback, int lo, int hi) {
     const std::string v = env(name);
     if (v.empty()) return fallback;
-    size_t used = 0;
-    long x = 0;
-    try {
-        x = std::stol(v, &used);
-    } catch (const std::exception&) {
-        used = 0;
-    }
-    if (used != v.size() || x < lo || x > hi)
+    const auto x = parse_integer(v);
+    if (!x || *x < lo || *x > hi)
         throw ConfigError("environment variable " + std::string(name) + "='" + v + "' is not a whole number in [" +
                           std::to_string(lo) + ", " + std::to_string(hi) + "]");
-    return int(x);
+    return int(*x);
 }
 
 /// The first line of an exception's message, without libtorch's C++ backtrace.

@@ -225,15 +225,13 @@ void Trainer::save_checkpoint(const EpochProgress& within) {
     save_archive_atomic(archive, (fs::path(run_dir_) / run_files::kCheckpoint).string());
 }
 
-void Trainer::write_record() {
+void Trainer::write_record(const TestPredictions* kept) {
     if (run_dir_.empty() || !writer_ || !run_record_available()) return;
-    write_run_record((fs::path(run_dir_) / run_files::kRecord).string(), config_, history_, model_);
-}
-
-void Trainer::write_predictions(const TestPredictions& kept) {
-    if (run_dir_.empty() || !writer_ || !run_record_available() || !kept.prediction.defined()) return;
-    write_probe_record((fs::path(run_dir_) / run_files::kRecord).string(),
-                       predictions_result(kept, test_, epochs_done_, model_->config().iterations));
+    std::optional<ProbeResult> predictions;
+    if (kept && kept->prediction.defined())
+        predictions = predictions_result(*kept, test_, epochs_done_, model_->config().iterations);
+    write_run_record((fs::path(run_dir_) / run_files::kRecord).string(), config_, history_, model_,
+                     predictions ? &*predictions : nullptr);
 }
 
 void Trainer::resume() {
@@ -477,8 +475,7 @@ TrainOutcome Trainer::run(const TrainCallbacks& cb, TrainControl* control) {
         history_.epochs.push_back(e);
         epochs_done_ = epoch + 1;
         save_checkpoint();
-        write_record();
-        if (last) write_predictions(kept);
+        write_record(last ? &kept : nullptr);
         if (cb.on_epoch) cb.on_epoch(e);
     }
     if (!run_dir_.empty() && writer_) save_model(model_, (fs::path(run_dir_) / run_files::kModel).string());

@@ -141,9 +141,9 @@ private:
     /// `within`: a checkpoint inside an epoch (--checkpoint-every) records where it stands.
     void save_checkpoint(const EpochProgress& within);
     void save_checkpoint() { save_checkpoint(EpochProgress{}); }
-    void write_record();
-    /// The final evaluation's per-image predictions into run.h5 (core/io/predictions.h).
-    void write_predictions(const TestPredictions& kept);
+    /// run.h5 of the epoch; `kept`: with the final evaluation's per-image predictions
+    /// (core/io/predictions.h), in the same write.
+    void write_record(const TestPredictions* kept = nullptr);
     /// EpochStats' memory-over-training fields (V-HMN, the writing process only).
     void measure_memory(EpochStats& e);
     double train_epoch(int64_t epoch, const TrainCallbacks& cb, TrainControl* control, bool& stopped,

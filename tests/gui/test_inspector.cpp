@@ -337,7 +337,19 @@ private Q_SLOTS:
         QCOMPARE(other.device(), device);
         QSignalSpy failures(&other, &RunSession::failed);
         QVERIFY(open_session(&cpu));
-        QVERIFY2(open_session(&other), failures.isEmpty() ? "" : qPrintable(failures.last().at(1).toString()));
+        // `other` opens a copy whose stored predictions are stale, so its grid is predicted on the device.
+        namespace fs = std::filesystem;
+        QTemporaryDir copy;
+        const fs::path run = fs::path(copy.path().toStdString()) / "run";
+        fs::copy(shared_run().toStdString(), run, fs::copy_options::recursive);
+        const auto& test = reference().dataset.test;
+        write_probe_record((run / "run.h5").string(),
+                           predictions_result({torch::zeros({test.size()}, torch::kLong), torch::zeros({test.size()}, torch::kDouble)},
+                                              test, reference().epochs + 7, reference().model->config().iterations));
+        other.setBatch(250);
+        QVERIFY(other.open(QString::fromStdString(run.string()), kData));
+        QSignalSpy opened(&other, &RunSession::jobFinished);
+        QVERIFY2(opened.wait(120000) && other.isOpen(), failures.isEmpty() ? "" : qPrintable(failures.last().at(1).toString()));
         QCOMPARE(other.testSet().predictions, cpu.testSet().predictions);
         std::vector<double> alpha_cpu, alpha_other;
         const auto a = query(cpu, &alpha_cpu), b = query(other, &alpha_other);
